@@ -1,0 +1,114 @@
+"""Chat: turn a follow-up question into one that stands on its own.
+
+"When did he take office?" after "Who is Iraq's prime minister?" → "When did Mohammed Shia Al
+Sudani take office?". Without a language model this is done by rules: a pronoun or a "that
+group"-style phrase is replaced by the entity of the previous turn it most plausibly points to
+(people for he/she, organisations and groups for they/it/that group); when no entity fits, the
+previous question is appended as context. A generative model, when configured, rewrites instead
+(see `rag.generate`). Not handled: references further back than the previous turn's entities,
+or ellipsis without any pronoun ("And the year?") beyond appending context.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+Turn = tuple[str, str]  # (question, answer text)
+
+PERSON_PRONOUNS = r"he|she|him|his|her"
+THING_PRONOUNS = r"they|them|their|it|its"
+DEMONSTRATIVE = r"(?:that|this|the|these|those) (?:group|groups|organisation|organization|party|" \
+                r"alliance|coalition|man|woman|person|official|base|city|country|militia|militias)"
+_REFERENCE = re.compile(rf"\b(?:{DEMONSTRATIVE}|{PERSON_PRONOUNS}|{THING_PRONOUNS})\b", re.IGNORECASE)
+_SPAN = re.compile(
+    r"(?:[A-Z][\w’'-]*\.?)(?:\s+(?:(?:of|the|al|bin|de|and|for)\s+)?[A-Z][\w’'-]*)*"
+)
+_NOT_ENTITIES = {
+    "The", "A", "An", "In", "On", "At", "It", "He", "She", "They", "We", "I", "This", "That",
+    "There", "These", "Those", "Who", "What", "When", "Where", "Which", "Why", "How", "And",
+    "But", "Since", "After", "Before", "Under", "Mr", "Mrs", "Ms", "Dr", "Their", "His", "Her",
+    "Its", "Previous", "Security", "Attacks", "Updated", "Monday", "Tuesday", "Wednesday",
+    "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "May",
+    "June", "July", "August", "September", "October", "November", "December", "Yes", "No",
+}
+_ORG_WORDS = re.compile(r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"
+                        r"Front|Alliance|Coalition|Brigades?|Hezbollah|Hamas|ISIS|Organi[sz]ation|"
+                        r"Union|Committee|Agency|Government|Parliament|Reuters|National)\b")
+_PLACE_WORDS = re.compile(r"\b(Iraq|Iran|Israel|Gaza|Baghdad|Erbil|Tehran|Washington|US|USA|"
+                          r"Syria|Lebanon|Najaf|Harir)\b")
+_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prime Minister|President|spokesman|chairman|minister)\s+$",
+                    re.IGNORECASE)
+_ADJECTIVE = re.compile(r"[A-Z][\w]*-[a-z][\w-]*")  # "Iran-backed", "Tehran-allied"
+_CITATION = re.compile(r"\s*\[[^\]]*¶\d+\]")
+
+
+def strip_citations(text: str) -> str:
+    return _CITATION.sub("", text).strip()
+
+
+def entities(text: str) -> list[tuple[str, bool]]:
+    """Capitalised spans of `text` as (span, follows a personal title), in order."""
+    found: list[tuple[str, bool]] = []
+    for match in _SPAN.finditer(text):
+        words = match.group().split()
+        while words and words[0].rstrip(".") in _NOT_ENTITIES:
+            words = words[1:]
+        span = " ".join(words).rstrip(".,;:’'")
+        span = re.sub(r"[’']s$", "", span)
+        if not span or span in _NOT_ENTITIES or len(span) < 2 or _ADJECTIVE.fullmatch(span):
+            continue
+        titled = bool(_TITLE.search(text[: match.start()])) or match.group().startswith(("Mr ", "Ms "))
+        found.append((span, titled))
+    return found
+
+
+def _is_person(span: str, titled: bool) -> bool:
+    if _ORG_WORDS.search(span) or (_PLACE_WORDS.fullmatch(span)):
+        return False
+    return titled or len(span.split()) >= 2
+
+
+def _pick(reference: str, answer: list[tuple[str, bool]], asked: list[tuple[str, bool]]) -> str | None:
+    """The entity a reference points to: people from the question first, things from the answer."""
+    ref = reference.lower()
+    if ref in {"he", "she", "him", "his", "her"} or ref.endswith(("man", "woman", "person", "official")):
+        return next((span for span, titled in asked + answer if _is_person(span, titled)), None)
+    things = [span for span, titled in answer + asked
+              if not _is_person(span, titled) and not _PLACE_WORDS.fullmatch(span)]
+    organisations = [span for span in things if _ORG_WORDS.search(span)]
+    return (organisations or things or [None])[0]
+
+
+def standalone_question(question: str, history: Sequence[Turn]) -> str:
+    """The question rewritten to stand alone, given earlier (question, answer) turns.
+
+    Earlier turns are resolved first, so a chain of pronouns still reaches its entity.
+    """
+    question = question.strip()
+    if not history:
+        return question
+    resolved_history = [history[0][0]]
+    for i in range(1, len(history)):
+        resolved_history.append(_resolve(history[i][0], resolved_history[-1], history[i - 1][1]))
+    return _resolve(question, resolved_history[-1], history[-1][1])
+
+
+def _resolve(question: str, previous_question: str, previous_answer: str) -> str:
+    question = question.strip()
+    stripped = re.sub(r"^(and|so|but|also)\b[,\s]*", "", question, flags=re.IGNORECASE)
+    stripped = stripped[:1].upper() + stripped[1:]
+    context = strip_citations(previous_question)
+    match = _REFERENCE.search(stripped)
+    if match is None:
+        if stripped != question or len(question.split()) <= 4:
+            return f"{stripped} ({context})"
+        return question
+    referent = _pick(match.group(), entities(strip_citations(previous_answer)), entities(context))
+    if referent is None:
+        return f"{stripped} ({context})"
+    possessive = match.group().lower() in {"his", "her", "their", "its"}
+    replacement = f"{referent}’s" if possessive else referent
+    start, end = match.span()
+    rewritten = stripped[:start] + replacement + stripped[end:]
+    return rewritten[:1].upper() + rewritten[1:]

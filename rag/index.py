@@ -1,0 +1,389 @@
+"""The index on disk: FAISS vectors, BM25, the parsed documents and a manifest — the only
+module that imports faiss.
+
+Layout under the index folder (`Settings.index_dir`):
+
+    current -> builds/<stamp>      symlink, swapped atomically when a build completes
+    builds/<stamp>/manifest.json   format version, model and weights hash, dimension, sources
+                                   with sha256, library versions, build time, FAISS type
+    builds/<stamp>/documents.json  the parsed documents (roles, paragraphs, sentence offsets)
+    builds/<stamp>/vectors.faiss   inner-product index over passage vectors (flat or HNSW)
+    builds/<stamp>/bm25/           BM25 matrix as .npy + JSON (see rag.lexical)
+    builds/<stamp>/query_encoder/  ONNX export of the embedding model (see rag.embedding_onnx)
+
+A build writes a fresh `builds/.tmp-*` folder and only then repoints `current`, so an
+interrupted build leaves the previous index untouched. No pickle anywhere. Not handled:
+incremental updates (a changed source rebuilds everything; the article is small).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.config import Settings
+from rag.documents import Document, Paragraph, Sentence, load_documents
+from rag.errors import IndexUnreadable, ModelError, SourceError
+from rag.lexical import Bm25Index, build_bm25
+from rag.passages import Unit, units_for
+
+FORMAT_VERSION = "rag-index v1"
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 96
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Index:
+    """A loaded index: documents, passages, dense vectors and BM25, ready to search."""
+
+    root: Path
+    manifest: dict[str, Any]
+    documents: list[Document]
+    units: list[Unit]
+    lexical: Bm25Index
+    _vectors: Any = field(repr=False)
+
+    @property
+    def multi_doc(self) -> bool:
+        return len(self.documents) > 1
+
+    def document(self, name: str) -> Document:
+        for document in self.documents:
+            if document.name == name:
+                return document
+        raise KeyError(name)
+
+    def paragraph(self, doc: str, number: int) -> Paragraph:
+        return self.document(doc).paragraph(number)
+
+    def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, unit ids) by inner product for one normalised query vector."""
+        k = min(k, len(self.units))
+        scores, ids = self._vectors.search(np.ascontiguousarray(query.reshape(1, -1)), k)
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of the given units."""
+        return np.vstack([self._vectors.reconstruct(int(i)) for i in ids])
+
+
+# --- paths and staleness ---------------------------------------------------------------------
+
+
+def current_path(index_dir: Path) -> Path:
+    return index_dir / "current"
+
+
+def stale_reason(settings: Settings) -> str | None:
+    """Why the index must be (re)built before answering, or None when it is fresh."""
+    root = current_path(settings.index_dir)
+    if not root.exists():
+        return "no index yet"
+    try:
+        manifest = read_manifest(root)
+    except IndexUnreadable as exc:
+        return str(exc)
+    if manifest["model"].get("setting", "") != settings.embedding_model:
+        return "the embedding model setting changed"
+    for source in manifest["sources"]:
+        path = Path(source["path"])
+        if not path.is_file():
+            return f"source {path} is gone"
+        if _sha256(path.read_bytes()) != source["sha256"]:
+            return f"source {path.name} changed"
+    return None
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnreadable(f"index manifest in {root} is unreadable ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise IndexUnreadable(f"index in {root} has format {found!r}, expected {FORMAT_VERSION!r}")
+    return manifest
+
+
+def sources_of(settings: Settings) -> list[Path]:
+    """The sources to rebuild from: those of the current index if it names them, else settings."""
+    try:
+        manifest = read_manifest(current_path(settings.index_dir))
+        recorded = [Path(s["path"]) for s in manifest["sources"]]
+    except (IndexUnreadable, KeyError, TypeError):
+        return list(settings.sources)
+    missing = [p for p in recorded if not p.is_file()]
+    if missing:
+        raise SourceError(f"{missing[0]}: indexed source is gone; run `rag index PATH...` again")
+    return recorded
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def open_index(settings: Settings) -> Index:
+    """Load the current index; raises IndexUnreadable when any part is missing or corrupt."""
+    import faiss
+
+    root = current_path(settings.index_dir)
+    if not root.exists():
+        raise IndexUnreadable(f"no index in {settings.index_dir}; run `rag index`")
+    root = root.resolve()
+    manifest = read_manifest(root)
+    try:
+        raw = json.loads((root / "documents.json").read_text(encoding="utf-8"))
+        documents = [_document_from_json(d) for d in raw]
+        vectors = faiss.read_index(str(root / "vectors.faiss"))
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexUnreadable(f"index in {root} is unreadable ({_one_line(exc)})") from None
+    faiss.omp_set_num_threads(settings.threads)
+    if manifest["faiss"]["type"] == "hnsw":
+        vectors.hnsw.efSearch = int(manifest["faiss"]["ef_search"])
+    units = units_for(documents)
+    if vectors.ntotal != len(units) or vectors.d != manifest["model"]["dim"]:
+        raise IndexUnreadable(f"index in {root} is inconsistent: {vectors.ntotal} vectors for "
+                              f"{len(units)} passages")
+    lexical = Bm25Index.load(root / "bm25")
+    if lexical.num_docs != len(units):
+        raise IndexUnreadable(f"index in {root} is inconsistent: BM25 covers {lexical.num_docs} "
+                              f"passages of {len(units)}")
+    return Index(root, manifest, documents, units, lexical, vectors)
+
+
+def ensure_index(settings: Settings, progress: Progress = _quiet) -> Index:
+    """Open the index, first (re)building it when missing, stale or unreadable."""
+    reason = stale_reason(settings)
+    if reason is None:
+        try:
+            return open_index(settings)
+        except IndexUnreadable as exc:
+            reason = str(exc)
+    progress(f"building the index ({reason})…")
+    build_index(settings, sources_of(settings), progress=progress)
+    return open_index(settings)
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def build_index(
+    settings: Settings,
+    sources: Sequence[Path],
+    *,
+    progress: Progress = _quiet,
+    embedder: Any = None,
+) -> Path:
+    """Parse, embed and index `sources`; atomically make the result the current index."""
+    started = time.perf_counter()
+    documents = load_documents([Path(p).resolve() for p in sources])
+    units = units_for(documents)
+    progress(f"indexing {len(documents)} document(s): {sum(len(d.paragraphs) for d in documents)}"
+             f" paragraphs, {len(units)} passages")
+    if embedder is None:
+        from rag.embedding import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder.from_setting(
+            settings.embedding_model, threads=settings.threads
+        )
+    builds = settings.index_dir / "builds"
+    try:
+        builds.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
+    with _build_lock(settings.index_dir):
+        _remove_leftovers(builds)
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        tmp = builds / f".tmp-{stamp}"
+        tmp.mkdir()
+        try:
+            vectors = embedder.embed_batch([u.text for u in units])
+            faiss_info = _write_vectors(vectors, tmp / "vectors.faiss", settings)
+            (tmp / "bm25").mkdir()
+            build_bm25([u.text for u in units], tmp / "bm25")
+            (tmp / "documents.json").write_text(
+                json.dumps([_document_to_json(d) for d in documents], ensure_ascii=False),
+                encoding="utf-8",
+            )
+            encoder = _export_query_encoder(embedder, tmp / "query_encoder", settings, progress)
+            manifest = _manifest(settings, embedder, documents, units, faiss_info, encoder)
+            manifest["build_seconds"] = round(time.perf_counter() - started, 3)
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            final = builds / stamp
+            tmp.rename(final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _swap_current(settings.index_dir, final)
+        _remove_old_builds(builds, keep=final)
+    progress(f"index ready in {time.perf_counter() - started:.1f} s ({settings.index_dir})")
+    return final
+
+
+def _write_vectors(vectors: np.ndarray, path: Path, settings: Settings) -> dict[str, Any]:
+    import faiss
+
+    faiss.omp_set_num_threads(settings.threads)
+    n, dim = vectors.shape
+    info: dict[str, Any] = {"metric": "inner_product", "count": int(n)}
+    if n >= settings.ann_min_vectors:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+        info.update(type="hnsw", m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION,
+                    ef_search=HNSW_EF_SEARCH)
+    else:
+        index = faiss.IndexFlatIP(dim)
+        info.update(type="flat")
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
+    return info
+
+
+def _export_query_encoder(
+    embedder: Any, out_dir: Path, settings: Settings, progress: Progress
+) -> dict[str, Any] | None:
+    model_dir = getattr(embedder, "model_dir", None)
+    if model_dir is None:
+        return None
+    from rag.embedding_onnx import export_query_encoder
+
+    progress("exporting the query encoder to ONNX…")
+    try:
+        return export_query_encoder(model_dir, out_dir, threads=settings.threads)
+    except ModelError as exc:
+        progress(f"warning: no fast query encoder ({exc}); queries will load sentence-transformers")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        return None
+
+
+def _manifest(
+    settings: Settings,
+    embedder: Any,
+    documents: Sequence[Document],
+    units: Sequence[Unit],
+    faiss_info: dict[str, Any],
+    encoder: dict[str, Any] | None,
+) -> dict[str, Any]:
+    versions = {"python": platform.python_version()}
+    for package in ("numpy", "faiss-cpu", "bm25s", "sentence-transformers", "torch",
+                    "onnxruntime", "tokenizers"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[package] = metadata.version(package)
+    return {
+        "format": FORMAT_VERSION,
+        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": {
+            "name": embedder.name,
+            "setting": settings.embedding_model,
+            "weights_sha256": getattr(embedder, "weights_sha256", None),
+            "dim": int(embedder.dim),
+        },
+        "sources": [{"name": d.name, "path": str(d.path), "sha256": d.sha256} for d in documents],
+        "counts": {
+            "documents": len(documents),
+            "paragraphs": sum(len(d.paragraphs) for d in documents),
+            "passages": len(units),
+        },
+        "faiss": faiss_info,
+        "bm25": {"method": "lucene", "library": "bm25s", "tokenizer": "rag.lexical v1"},
+        "query_encoder": encoder,
+        "versions": versions,
+    }
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    with (index_dir / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _swap_current(index_dir: Path, build: Path) -> None:
+    link = current_path(index_dir)
+    tmp_link = index_dir / f".current-{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp_link.unlink()
+    tmp_link.symlink_to(build.relative_to(index_dir))
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)  # an index folder from elsewhere: replace it
+    os.replace(tmp_link, link)
+
+
+def _remove_leftovers(builds: Path) -> None:
+    for leftover in builds.glob(".tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _remove_old_builds(builds: Path, keep: Path) -> None:
+    for old in builds.iterdir():
+        if old != keep and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+# --- (de)serialising documents ---------------------------------------------------------------
+
+
+def _document_to_json(document: Document) -> dict[str, Any]:
+    return {
+        "name": document.name,
+        "path": str(document.path),
+        "sha256": document.sha256,
+        "boilerplate": list(document.boilerplate),
+        "paragraphs": [
+            {
+                "number": p.number,
+                "role": p.role,
+                "text": p.text,
+                "credit": p.credit,
+                "sentences": [[s.start, s.end] for s in p.sentences],
+            }
+            for p in document.paragraphs
+        ],
+    }
+
+
+def _document_from_json(raw: dict[str, Any]) -> Document:
+    paragraphs = tuple(
+        Paragraph(
+            raw["name"], int(p["number"]), str(p["role"]), str(p["text"]),
+            tuple(Sentence(p["text"][s:e], int(s), int(e)) for s, e in p["sentences"]),
+            str(p.get("credit", "")),
+        )
+        for p in raw["paragraphs"]
+    )
+    return Document(raw["name"], Path(raw["path"]), raw["sha256"], paragraphs,
+                    tuple(raw.get("boilerplate", ())))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
+

@@ -1,0 +1,137 @@
+"""The pipeline: question (+ history) → standalone question → retrieval → answer.
+
+`Pipeline.open(settings)` makes sure the index is built and fresh, loads it, and picks the query
+encoder (the ONNX export next to the index, so asking never imports torch; sentence-transformers
+as a fallback). `ask` returns an `Answer`; `stream` yields the answer's text as it is produced
+and then the `Answer`. The CLI, the web chat and the evaluation all go through this class.
+Not here: how answers are worded (rag.extractive, rag.generate) or shown (rag.cli, ui/).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.chat import Turn, standalone_question
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.errors import InputError, ModelError
+from rag.extractive import ExtractiveAnswerer
+from rag.index import Index, ensure_index
+from rag.results import Answer
+from rag.retrieval import Retrieval, Retriever
+
+Progress = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Traced:
+    """An answer with the retrieval behind it (for evaluation and debugging)."""
+
+    answer: Answer
+    retrieval: Retrieval
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder,
+                 generator: Any = None) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, embedder, settings.rrf_k)
+        self.extractive = ExtractiveAnswerer(index, settings.abstain_threshold)
+        self.generator = generator  # rag.generate.GenerativeAnswerer when a model is configured
+
+    @classmethod
+    def open(cls, settings: Settings, progress: Progress = _stderr,
+             embedder: Embedder | None = None) -> Pipeline:
+        index = ensure_index(settings, progress)
+        if embedder is None:
+            embedder = query_embedder(settings, index, progress)
+        generator = None
+        if settings.model:
+            from rag.generate import GenerativeAnswerer
+
+            generator = GenerativeAnswerer.load(settings, index, embedder, progress)
+        return cls(settings, index, embedder, generator)
+
+    @property
+    def mode(self) -> str:
+        return "llm" if self.generator is not None else "extractive"
+
+    @property
+    def mode_label(self) -> str:
+        return f"llm: {self.generator.model_name}" if self.generator is not None else "extractive"
+
+    def check_question(self, question: str) -> str:
+        if not isinstance(question, str) or not question.strip():
+            raise InputError("the question is empty")
+        question = " ".join(question.split())
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(f"the question is {len(question)} characters long; the limit is "
+                             f"{self.settings.max_question_chars}")
+        return question
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        if history and self.generator is not None:
+            return str(self.generator.rewrite(question, history))
+        return standalone_question(question, history)
+
+    def trace(self, question: str, history: Sequence[Turn] = (), k: int | None = None,
+              depth: int = 0) -> Traced:
+        """Answer fully (no streaming) and keep the retrieval, `depth` paragraphs deep at least."""
+        *_, last = self._run(question, history, k, depth)
+        assert isinstance(last, Traced)
+        return last
+
+    def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        return self.trace(question, history, k).answer
+
+    def stream(self, question: str, history: Sequence[Turn] = (),
+               k: int | None = None) -> Iterator[str | Answer]:
+        """Yield pieces of answer text as they are generated, then the final `Answer`."""
+        for item in self._run(question, history, k, 0):
+            yield item.answer if isinstance(item, Traced) else item
+
+    def _run(self, question: str, history: Sequence[Turn], k: int | None,
+             depth: int) -> Iterator[str | Traced]:
+        question = self.check_question(question)
+        started = time.perf_counter()
+        standalone = self.rewrite(question, history)
+        rewrite_ms = (time.perf_counter() - started) * 1000
+        k = k or self.settings.k
+        retrieval = self.retriever.retrieve(standalone, max(k, depth))
+        started = time.perf_counter()
+        if self.generator is None:
+            answer = self.extractive.answer(retrieval.top(k), standalone, question)
+        else:
+            answer = yield from self.generator.answer(retrieval.top(k), standalone, question)
+        answer.timings_ms = {"rewrite": rewrite_ms, "retrieve": retrieval.elapsed_ms,
+                             "answer": (time.perf_counter() - started) * 1000}
+        yield Traced(answer, retrieval)
+
+
+def query_embedder(settings: Settings, index: Index, progress: Progress = _stderr) -> Embedder:
+    """The ONNX query encoder saved with the index, or sentence-transformers when unavailable."""
+    if settings.query_encoder == "onnx" and index.manifest.get("query_encoder"):
+        from rag.embedding_onnx import OnnxQueryEmbedder
+
+        try:
+            return OnnxQueryEmbedder.from_dir(index.root / "query_encoder", threads=settings.threads,
+                                              name=index.manifest["model"]["name"])
+        except ModelError as exc:
+            progress(f"warning: {exc}; using sentence-transformers (slower start), "
+                     "run `rag index` to rebuild the fast encoder")
+    elif settings.query_encoder == "onnx":
+        progress("warning: the index has no ONNX query encoder; using sentence-transformers")
+    from rag.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder.from_setting(settings.embedding_model,
+                                                    threads=settings.threads)

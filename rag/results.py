@@ -1,0 +1,72 @@
+"""The records an answer is made of: `Citation` and `Answer`, and their JSON form.
+
+`Answer.to_dict()` is the `rag ask --json` contract of DESIGN.md; the CLI, the web chat's API and
+the evaluation all read answers through it. No logic about how answers are produced lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+ABSTENTION = "The article does not say."
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited paragraph: which one, the supporting sentence (verbatim) and where it sits."""
+
+    doc: str
+    paragraph: int
+    quote: str
+    text: str
+    start: int  # character offsets of `quote` inside `text`
+    end: int
+    score: float
+
+    def marker(self, multi_doc: bool) -> str:
+        return f"[{self.doc} ¶{self.paragraph}]" if multi_doc else f"[¶{self.paragraph}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc": self.doc,
+            "paragraph": self.paragraph,
+            "quote": self.quote,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass
+class Answer:
+    """What every answerer returns; `abstained` answers carry no citations."""
+
+    question: str
+    standalone_question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    mode: str  # "extractive" or "llm"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    # Generative mode only: what the citation check removed, and whether it fell back.
+    dropped: list[dict[str, Any]] = field(default_factory=list)
+    fallback: str | None = None
+    model: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "citations": [c.to_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+        if self.mode == "llm" or self.model:
+            out["model"] = self.model
+            out["dropped"] = self.dropped
+            out["fallback"] = self.fallback
+        return out
