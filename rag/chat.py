@@ -18,27 +18,91 @@ Turn = tuple[str, str]  # (question, answer text)
 
 PERSON_PRONOUNS = r"he|she|him|his|her"
 THING_PRONOUNS = r"they|them|their|it|its"
-DEMONSTRATIVE = r"(?:that|this|the|these|those) (?:group|groups|organisation|organization|party|" \
-                r"alliance|coalition|man|woman|person|official|base|city|country|militia|militias)"
-_REFERENCE = re.compile(rf"\b(?:{DEMONSTRATIVE}|{PERSON_PRONOUNS}|{THING_PRONOUNS})\b", re.IGNORECASE)
-_SPAN = re.compile(
-    r"(?:[A-Z][\w’'-]*\.?)(?:\s+(?:(?:of|the|al|bin|de|and|for)\s+)?[A-Z][\w’'-]*)*"
+DEMONSTRATIVE = (
+    r"(?:that|this|the|these|those) (?:group|groups|organisation|organization|party|"
+    r"alliance|coalition|man|woman|person|official|base|city|country|militia|militias)"
 )
+_REFERENCE = re.compile(
+    rf"\b(?:{DEMONSTRATIVE}|{PERSON_PRONOUNS}|{THING_PRONOUNS})\b", re.IGNORECASE
+)
+_SPAN = re.compile(r"(?:[A-Z][\w’'-]*\.?)(?:\s+(?:(?:of|the|al|bin|de|and|for)\s+)?[A-Z][\w’'-]*)*")
 _NOT_ENTITIES = {
-    "The", "A", "An", "In", "On", "At", "It", "He", "She", "They", "We", "I", "This", "That",
-    "There", "These", "Those", "Who", "What", "When", "Where", "Which", "Why", "How", "And",
-    "But", "Since", "After", "Before", "Under", "Mr", "Mrs", "Ms", "Dr", "Their", "His", "Her",
-    "Its", "Previous", "Security", "Attacks", "Updated", "Monday", "Tuesday", "Wednesday",
-    "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "May",
-    "June", "July", "August", "September", "October", "November", "December", "Yes", "No",
+    "The",
+    "A",
+    "An",
+    "In",
+    "On",
+    "At",
+    "It",
+    "He",
+    "She",
+    "They",
+    "We",
+    "I",
+    "This",
+    "That",
+    "There",
+    "These",
+    "Those",
+    "Who",
+    "What",
+    "When",
+    "Where",
+    "Which",
+    "Why",
+    "How",
+    "And",
+    "But",
+    "Since",
+    "After",
+    "Before",
+    "Under",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "Their",
+    "His",
+    "Her",
+    "Its",
+    "Previous",
+    "Security",
+    "Attacks",
+    "Updated",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+    "Yes",
+    "No",
 }
-_ORG_WORDS = re.compile(r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"
-                        r"Front|Alliance|Coalition|Brigades?|Hezbollah|Hamas|ISIS|Organi[sz]ation|"
-                        r"Union|Committee|Agency|Government|Parliament|Reuters|National)\b")
-_PLACE_WORDS = re.compile(r"\b(Iraq|Iran|Israel|Gaza|Baghdad|Erbil|Tehran|Washington|US|USA|"
-                          r"Syria|Lebanon|Najaf|Harir)\b")
-_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prime Minister|President|spokesman|chairman|minister)\s+$",
-                    re.IGNORECASE)
+_ORG_WORDS = re.compile(
+    r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"
+    r"Front|Alliance|Coalition|Brigades?|Hezbollah|Hamas|ISIS|Organi[sz]ation|"
+    r"Union|Committee|Agency|Government|Parliament|Reuters|National)\b"
+)
+_PLACE_WORDS = re.compile(
+    r"\b(Iraq|Iran|Israel|Gaza|Baghdad|Erbil|Tehran|Washington|US|USA|"
+    r"Syria|Lebanon|Najaf|Harir)\b"
+)
+_TITLE = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Prime Minister|President|spokesman|chairman|minister)\s+$", re.IGNORECASE
+)
 _ADJECTIVE = re.compile(r"[A-Z][\w]*-[a-z][\w-]*")  # "Iran-backed", "Tehran-allied"
 _CITATION = re.compile(r"\s*\[[^\]]*¶\d+\]")
 
@@ -58,7 +122,9 @@ def entities(text: str) -> list[tuple[str, bool]]:
         span = re.sub(r"[’']s$", "", span)
         if not span or span in _NOT_ENTITIES or len(span) < 2 or _ADJECTIVE.fullmatch(span):
             continue
-        titled = bool(_TITLE.search(text[: match.start()])) or match.group().startswith(("Mr ", "Ms "))
+        titled = bool(_TITLE.search(text[: match.start()])) or match.group().startswith(
+            ("Mr ", "Ms ")
+        )
         found.append((span, titled))
     return found
 
@@ -69,15 +135,22 @@ def _is_person(span: str, titled: bool) -> bool:
     return titled or len(span.split()) >= 2
 
 
-def _pick(reference: str, answer: list[tuple[str, bool]], asked: list[tuple[str, bool]]) -> str | None:
+def _pick(
+    reference: str, answer: list[tuple[str, bool]], asked: list[tuple[str, bool]]
+) -> str | None:
     """The entity a reference points to: people from the question first, things from the answer."""
     ref = reference.lower()
-    if ref in {"he", "she", "him", "his", "her"} or ref.endswith(("man", "woman", "person", "official")):
+    if ref in {"he", "she", "him", "his", "her"} or ref.endswith(
+        ("man", "woman", "person", "official")
+    ):
         return next((span for span, titled in asked + answer if _is_person(span, titled)), None)
-    things = [span for span, titled in answer + asked
-              if not _is_person(span, titled) and not _PLACE_WORDS.fullmatch(span)]
+    things = [
+        span
+        for span, titled in answer + asked
+        if not _is_person(span, titled) and not _PLACE_WORDS.fullmatch(span)
+    ]
     organisations = [span for span in things if _ORG_WORDS.search(span)]
-    return (organisations or things or [None])[0]
+    return next(iter(organisations or things), None)
 
 
 def standalone_question(question: str, history: Sequence[Turn]) -> str:

@@ -34,8 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = commands.add_parser("index", help="(re)build the index from .txt/.md files or folders")
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                   help="files or folders to index (default: seeds/, or RAG_SOURCES)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files or folders to index (default: seeds/, or RAG_SOURCES)",
+    )
     _common(p)
 
     p = commands.add_parser("ask", help="answer one question")
@@ -46,8 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     _answering(p)
 
     p = commands.add_parser("eval", help="score the system on a gold Q&A file")
-    p.add_argument("--gold", type=Path, default=None,
-                   help="gold JSONL file (default: tests/gold/qa.jsonl)")
+    p.add_argument(
+        "--gold", type=Path, default=None, help="gold JSONL file (default: tests/gold/qa.jsonl)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--k", type=int, default=None, help="paragraphs retrieved per question")
     p.add_argument("--model", default=None, help="GGUF model for generative answers")
@@ -64,17 +70,26 @@ def build_parser() -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index-dir", type=Path, default=None, help="index folder (RAG_INDEX_DIR)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (RAG_THREADS)")
-    p.add_argument("--embedding-model", default=None,
-                   help="local sentence-transformers folder (default: bundled all-MiniLM-L6-v2)")
+    p.add_argument(
+        "--embedding-model",
+        default=None,
+        help="local sentence-transformers folder (default: bundled all-MiniLM-L6-v2)",
+    )
 
 
 def _answering(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--k", type=int, default=None, help="paragraphs retrieved and cited at most")
-    p.add_argument("--model", default=None,
-                   help="GGUF file or hf:OWNER/REPO/FILE.gguf for generative answers (RAG_MODEL)")
-    p.add_argument("--fallback-extractive", action="store_true",
-                   help="if the model fails, answer extractively (with a notice) instead of erroring")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="GGUF file or hf:OWNER/REPO/FILE.gguf for generative answers (RAG_MODEL)",
+    )
+    p.add_argument(
+        "--fallback-extractive",
+        action="store_true",
+        help="if the model fails, answer extractively (with a notice) instead of erroring",
+    )
     _common(p)
 
 
@@ -147,8 +162,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     interactive = sys.stdin.isatty() and not args.json
     history: list[tuple[str, str]] = []
     if interactive:
-        print(f"Ask about: {pipeline.index.documents[0].headline}  (mode: {pipeline.mode_label}; "
-              "Ctrl-D to quit)")
+        print(
+            f"Ask about: {pipeline.index.documents[0].headline}  (mode: {pipeline.mode_label}; "
+            "Ctrl-D to quit)"
+        )
     while True:
         if interactive:
             print("> ", end="", flush=True)
@@ -193,8 +210,9 @@ HANDLERS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_ev
 # --- printing answers ------------------------------------------------------------------------
 
 
-def _answer(pipeline: Any, question: str, history: list[tuple[str, str]], *, as_json: bool,
-            out: TextIO) -> Any:
+def _answer(
+    pipeline: Any, question: str, history: list[tuple[str, str]], *, as_json: bool, out: TextIO
+) -> Any:
     """Run one question; on a terminal (not --json) stream text and print the sources."""
     from rag.results import Answer
 

@@ -51,7 +51,7 @@ class Paragraph:
     role: str
     text: str
     sentences: tuple[Sentence, ...]
-    credit: str = ""  # photo credit of a caption
+    credit: str = ""  # photo credit of a caption (also the caption text's last words)
 
     @property
     def id(self) -> str:
@@ -82,10 +82,49 @@ class Document:
 # --- sentences -------------------------------------------------------------------------------
 
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "gen", "col", "lt", "sgt", "capt", "maj", "rep",
-    "sen", "gov", "jr", "sr", "vs", "etc", "no", "inc", "ltd", "co", "corp", "jan", "feb",
-    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k",
-    "u.n", "e.g", "i.e", "a.m", "p.m",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "capt",
+    "maj",
+    "rep",
+    "sen",
+    "gov",
+    "jr",
+    "sr",
+    "vs",
+    "etc",
+    "no",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "u.n",
+    "e.g",
+    "i.e",
+    "a.m",
+    "p.m",
 }
 _BOUNDARY = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])")
 
@@ -96,7 +135,11 @@ def split_sentences(text: str) -> tuple[Sentence, ...]:
     start = 0
     for match in _BOUNDARY.finditer(text):
         word = re.search(r"([\w.]+)[.!?…]*[\"”’)\]]*$", text[start : match.end()])
-        if word and match.group().startswith(".") and word.group(1).rstrip(".").lower() in _ABBREVIATIONS:
+        if (
+            word
+            and match.group().startswith(".")
+            and word.group(1).rstrip(".").lower() in _ABBREVIATIONS
+        ):
             continue
         if word and re.fullmatch(r"[A-Z]", word.group(1).rstrip(".")):  # initials: "J. Smith"
             continue
@@ -198,7 +241,7 @@ def _role(
     if not seen_body:
         credit = PHOTO_CREDIT.search(text)
         if credit:
-            return "caption", text[: credit.start()].strip(), credit.group(1)
+            return "caption", text, credit.group(1)
         if index == 1 and before and before[0].role == "headline" and len(text) <= 320:
             return "standfirst", text, ""
     return "body", text, ""
@@ -238,7 +281,9 @@ def collect_sources(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+            found = sorted(
+                p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
+            )
             if not found:
                 raise SourceError(f"{path}: folder holds no .txt or .md files")
             files.extend(found)

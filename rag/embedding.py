@@ -1,4 +1,4 @@
-"""Embeddings with sentence-transformers: the only module that imports torch or sentence_transformers.
+"""Embeddings with sentence-transformers; the only module importing torch/sentence_transformers.
 
 `Embedder` is the one-method interface the rest of the package relies on (`embed_batch` returns
 L2-normalised float32 rows). `SentenceTransformerEmbedder` runs a local model directory — by
@@ -103,8 +103,9 @@ class SentenceTransformerEmbedder:
         self.name = name
         self.model_dir = model_dir
         self.weights_sha256 = weights_hash
-        dimension = getattr(self._model, "get_embedding_dimension", None) or getattr(
-            self._model, "get_sentence_embedding_dimension"
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
         )
         dim = dimension()
         if dim is None:
@@ -121,7 +122,10 @@ class SentenceTransformerEmbedder:
         import numpy as np
 
         vectors = self._model.encode(
-            list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+            list(texts),
+            batch_size=64,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)

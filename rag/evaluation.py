@@ -72,14 +72,23 @@ def load_gold(path: Path) -> list[GoldCase]:
             raise InputError(f"{where}: missing field {missing[0]!r}")
         if raw["type"] not in TYPES:
             raise InputError(f"{where}: type {raw['type']!r} is not one of {', '.join(TYPES)}")
-        if not isinstance(raw["answers"], list) or not all(isinstance(a, str) for a in raw["answers"]):
+        if not isinstance(raw["answers"], list) or not all(
+            isinstance(a, str) for a in raw["answers"]
+        ):
             raise InputError(f"{where}: answers must be a list of strings")
         history = raw.get("history") or []
         if not all(isinstance(t, list) and len(t) == 2 for t in history):
             raise InputError(f"{where}: history must be a list of [question, answer] pairs")
-        cases.append(GoldCase(str(raw["id"]), raw["type"], str(raw["question"]),
-                              tuple(raw["answers"]), str(raw["evidence"]),
-                              tuple((str(q), str(a)) for q, a in history)))
+        cases.append(
+            GoldCase(
+                str(raw["id"]),
+                raw["type"],
+                str(raw["question"]),
+                tuple(raw["answers"]),
+                str(raw["evidence"]),
+                tuple((str(q), str(a)) for q, a in history),
+            )
+        )
     if not cases:
         raise InputError(f"{path}: no gold cases")
     return cases
@@ -99,15 +108,28 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
                     rank = position
                     break
         answer_text = normalise(answer.text)
-        contained = (not answer.abstained) and any(normalise(a) in answer_text for a in case.answers)
-        cited = any(normalise(case.evidence) in normalise(c.text) for c in answer.citations) \
-            if case.evidence else False
-        rows.append({
-            "id": case.id, "type": case.type, "question": case.question,
-            "standalone_question": answer.standalone_question, "answerable": case.answerable,
-            "rank": rank, "abstained": answer.abstained, "contained": contained, "cited": cited,
-            "answer": answer.text,
-        })
+        contained = (not answer.abstained) and any(
+            normalise(a) in answer_text for a in case.answers
+        )
+        cited = (
+            any(normalise(case.evidence) in normalise(c.text) for c in answer.citations)
+            if case.evidence
+            else False
+        )
+        rows.append(
+            {
+                "id": case.id,
+                "type": case.type,
+                "question": case.question,
+                "standalone_question": answer.standalone_question,
+                "answerable": case.answerable,
+                "rank": rank,
+                "abstained": answer.abstained,
+                "contained": contained,
+                "cited": cited,
+                "answer": answer.text,
+            }
+        )
     return {"metrics": _metrics(rows), "by_type": _by_type(rows), "cases": rows}
 
 
@@ -142,14 +164,19 @@ def _by_type(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out = {}
     for kind, group in groups.items():
         if kind == "unanswerable":
-            out[kind] = {"cases": len(group), "abstained": _ratio(sum(r["abstained"] for r in group),
-                                                                  len(group))}
+            out[kind] = {
+                "cases": len(group),
+                "abstained": _ratio(sum(r["abstained"] for r in group), len(group)),
+            }
         else:
-            out[kind] = {"cases": len(group),
-                         "contained": _ratio(sum(r["contained"] for r in group), len(group)),
-                         "cited": _ratio(sum(r["cited"] for r in group), len(group)),
-                         "recall@3": _ratio(sum(1 for r in group if r["rank"] and r["rank"] <= 3),
-                                            len(group))}
+            out[kind] = {
+                "cases": len(group),
+                "contained": _ratio(sum(r["contained"] for r in group), len(group)),
+                "cited": _ratio(sum(r["cited"] for r in group), len(group)),
+                "recall@3": _ratio(
+                    sum(1 for r in group if r["rank"] and r["rank"] <= 3), len(group)
+                ),
+            }
     return out
 
 
@@ -166,7 +193,9 @@ def format_report(report: dict[str, Any]) -> str:
         "| --- | --- |",
         f"| retrieval recall@1 | {_pct(m['recall@1'])} |",
         f"| retrieval recall@3 | {_pct(m['recall@3'])} |",
-        f"| retrieval MRR | {m['mrr']:.3f} |" if m["mrr"] is not None else "| retrieval MRR | n/a |",
+        f"| retrieval MRR | {m['mrr']:.3f} |"
+        if m["mrr"] is not None
+        else "| retrieval MRR | n/a |",
         f"| answer containment | {_pct(m['answer_containment'])} |",
         f"| citation accuracy | {_pct(m['citation_accuracy'])} |",
         f"| abstention precision | {_pct(m['abstention_precision'])} |",
@@ -183,10 +212,15 @@ def format_report(report: dict[str, Any]) -> str:
         if kind == "unanswerable":
             lines.append(f"| {kind} | {row['cases']} | {_pct(row['abstained'])} abstained | | |")
         else:
-            lines.append(f"| {kind} | {row['cases']} | {_pct(row['contained'])} | "
-                         f"{_pct(row['cited'])} | {_pct(row['recall@3'])} |")
-    failures = [r for r in report["cases"]
-                if (r["answerable"] and not r["contained"]) or (not r["answerable"] and not r["abstained"])]
+            lines.append(
+                f"| {kind} | {row['cases']} | {_pct(row['contained'])} | "
+                f"{_pct(row['cited'])} | {_pct(row['recall@3'])} |"
+            )
+    failures = [
+        r
+        for r in report["cases"]
+        if (r["answerable"] and not r["contained"]) or (not r["answerable"] and not r["abstained"])
+    ]
     if failures:
         lines += ["", "misses:"]
         lines += [f"  {r['id']} ({r['type']}): {r['question']}" for r in failures]

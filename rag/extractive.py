@@ -21,25 +21,29 @@ from dataclasses import dataclass
 
 from rag.index import Index
 from rag.lexical import tokenize
+from rag.passages import labelled
 from rag.results import ABSTENTION, Answer, Citation
 from rag.retrieval import Retrieval
 
 # Words that shape a question but say nothing about its subject.
-QUESTION_WORDS = frozenset(
-    tokenize("""what which who whom whose when where why how many much name names kind type
+_SHAPE_WORDS = """what which who whom whose when where why how many much name names kind type
     happen happened happens according article tell told describe mention mentioned one ones
-    did do does done get got give given make made thing things people person""")
-    + ["what", "which", "who", "when", "where", "why", "how"]
-)
-SECOND_SENTENCE_RATIO = 0.92
+    did do does done get got give given make made thing things people person"""
+QUESTION_WORDS = frozenset([*tokenize(_SHAPE_WORDS), *_SHAPE_WORDS.split()])
+SECOND_SENTENCE_RATIO = 0.85
 W_DENSE, W_COVERAGE, W_TYPE, W_RANK = 1.0, 0.5, 0.15, 0.05
 TYPE_MISSING_PENALTY = 0.3
 
 _MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
-_DATE = re.compile(rf"\b{_MONTH}\b|\b(19|20)\d\d\b|\b\d{{1,2}}:\d\d\b|\b(Monday|Tuesday|Wednesday|"
-                   r"Thursday|Friday|Saturday|Sunday|yesterday|today|last week)\b")
-_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|"
-                     r"thousand|million|dozens?)\b", re.IGNORECASE)
+_DATE = re.compile(
+    rf"\b{_MONTH}\b|\b(19|20)\d\d\b|\b\d{{1,2}}:\d\d\b|\b(Monday|Tuesday|Wednesday|"
+    r"Thursday|Friday|Saturday|Sunday|yesterday|today|last week)\b"
+)
+_NUMBER = re.compile(
+    r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|"
+    r"thousand|million|dozens?)\b",
+    re.IGNORECASE,
+)
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:Al\s+)?[A-Z][a-z]+)+\b")
 
 
@@ -113,15 +117,28 @@ class ExtractiveAnswerer:
         scored: list[ScoredSentence] = []
         for rank, hit in enumerate(retrieval.hits):
             paragraph = self.index.paragraph(hit.doc, hit.paragraph)
-            paragraph_share = self.coverage.share(question, paragraph.text)
+            paragraph_share = self.coverage.share(question, labelled(paragraph, paragraph.text))
             for i, sentence in enumerate(paragraph.sentences):
                 dense = hit.sentence_dense.get(i, hit.dense)
-                share = max(self.coverage.share(question, sentence.text), paragraph_share * 0.8)
+                searchable = labelled(paragraph, sentence.text)
+                share = max(self.coverage.share(question, searchable), paragraph_share * 0.8)
                 typed = None if kind is None else has_type(sentence.text, kind, question)
-                score = W_DENSE * dense + W_COVERAGE * share + W_TYPE * bool(typed) - W_RANK * rank
-                scored.append(ScoredSentence(hit.doc, hit.paragraph, i, sentence.text,
-                                             sentence.start, sentence.end, score, dense,
-                                             paragraph_share, typed))
+                fit = 0.0 if typed is None else (W_TYPE if typed else -W_TYPE)
+                score = W_DENSE * dense + W_COVERAGE * share + fit - W_RANK * rank
+                scored.append(
+                    ScoredSentence(
+                        hit.doc,
+                        hit.paragraph,
+                        i,
+                        sentence.text,
+                        sentence.start,
+                        sentence.end,
+                        score,
+                        dense,
+                        paragraph_share,
+                        typed,
+                    )
+                )
         scored.sort(key=lambda s: -s.score)
         return scored
 
@@ -143,10 +160,19 @@ class ExtractiveAnswerer:
                 break
         citations = [self._citation(s) for s in chosen]
         multi = self.index.multi_doc
-        text = " ".join(f"{s.text} {c.marker(multi)}" for s, c in zip(chosen, citations, strict=True))
+        text = " ".join(
+            f"{s.text} {c.marker(multi)}" for s, c in zip(chosen, citations, strict=True)
+        )
         return Answer(question, standalone, text, citations, False, "extractive")
 
     def _citation(self, sentence: ScoredSentence) -> Citation:
         paragraph = self.index.paragraph(sentence.doc, sentence.paragraph)
-        return Citation(sentence.doc, sentence.paragraph, sentence.text, paragraph.text,
-                        sentence.start, sentence.end, self.support(sentence))
+        return Citation(
+            sentence.doc,
+            sentence.paragraph,
+            sentence.text,
+            paragraph.text,
+            sentence.start,
+            sentence.end,
+            self.support(sentence),
+        )

@@ -41,7 +41,7 @@ from rag.errors import IndexUnreadable, ModelError, SourceError
 from rag.lexical import Bm25Index, build_bm25
 from rag.passages import Unit, units_for
 
-FORMAT_VERSION = "rag-index v1"
+FORMAT_VERSION = "rag-index v2"
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
@@ -154,7 +154,7 @@ def open_index(settings: Settings) -> Index:
     try:
         raw = json.loads((root / "documents.json").read_text(encoding="utf-8"))
         documents = [_document_from_json(d) for d in raw]
-        vectors = faiss.read_index(str(root / "vectors.faiss"))
+        vectors: Any = faiss.read_index(str(root / "vectors.faiss"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexUnreadable(f"index in {root} is unreadable ({_one_line(exc)})") from None
     faiss.omp_set_num_threads(settings.threads)
@@ -162,12 +162,15 @@ def open_index(settings: Settings) -> Index:
         vectors.hnsw.efSearch = int(manifest["faiss"]["ef_search"])
     units = units_for(documents)
     if vectors.ntotal != len(units) or vectors.d != manifest["model"]["dim"]:
-        raise IndexUnreadable(f"index in {root} is inconsistent: {vectors.ntotal} vectors for "
-                              f"{len(units)} passages")
+        raise IndexUnreadable(
+            f"index in {root} is inconsistent: {vectors.ntotal} vectors for {len(units)} passages"
+        )
     lexical = Bm25Index.load(root / "bm25")
     if lexical.num_docs != len(units):
-        raise IndexUnreadable(f"index in {root} is inconsistent: BM25 covers {lexical.num_docs} "
-                              f"passages of {len(units)}")
+        raise IndexUnreadable(
+            f"index in {root} is inconsistent: BM25 covers {lexical.num_docs} "
+            f"passages of {len(units)}"
+        )
     return Index(root, manifest, documents, units, lexical, vectors)
 
 
@@ -198,8 +201,10 @@ def build_index(
     started = time.perf_counter()
     documents = load_documents([Path(p).resolve() for p in sources])
     units = units_for(documents)
-    progress(f"indexing {len(documents)} document(s): {sum(len(d.paragraphs) for d in documents)}"
-             f" paragraphs, {len(units)} passages")
+    progress(
+        f"indexing {len(documents)} document(s): {sum(len(d.paragraphs) for d in documents)}"
+        f" paragraphs, {len(units)} passages"
+    )
     if embedder is None:
         from rag.embedding import SentenceTransformerEmbedder
 
@@ -213,14 +218,14 @@ def build_index(
         raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
     with _build_lock(settings.index_dir):
         _remove_leftovers(builds)
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         tmp = builds / f".tmp-{stamp}"
         tmp.mkdir()
         try:
-            vectors = embedder.embed_batch([u.text for u in units])
+            vectors = embedder.embed_batch([u.search_text for u in units])
             faiss_info = _write_vectors(vectors, tmp / "vectors.faiss", settings)
             (tmp / "bm25").mkdir()
-            build_bm25([u.text for u in units], tmp / "bm25")
+            build_bm25([u.search_text for u in units], tmp / "bm25")
             (tmp / "documents.json").write_text(
                 json.dumps([_document_to_json(d) for d in documents], ensure_ascii=False),
                 encoding="utf-8",
@@ -247,11 +252,12 @@ def _write_vectors(vectors: np.ndarray, path: Path, settings: Settings) -> dict[
     n, dim = vectors.shape
     info: dict[str, Any] = {"metric": "inner_product", "count": int(n)}
     if n >= settings.ann_min_vectors:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index: Any = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         index.hnsw.efSearch = HNSW_EF_SEARCH
-        info.update(type="hnsw", m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION,
-                    ef_search=HNSW_EF_SEARCH)
+        info.update(
+            type="hnsw", m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, ef_search=HNSW_EF_SEARCH
+        )
     else:
         index = faiss.IndexFlatIP(dim)
         info.update(type="flat")
@@ -286,13 +292,20 @@ def _manifest(
     encoder: dict[str, Any] | None,
 ) -> dict[str, Any]:
     versions = {"python": platform.python_version()}
-    for package in ("numpy", "faiss-cpu", "bm25s", "sentence-transformers", "torch",
-                    "onnxruntime", "tokenizers"):
+    for package in (
+        "numpy",
+        "faiss-cpu",
+        "bm25s",
+        "sentence-transformers",
+        "torch",
+        "onnxruntime",
+        "tokenizers",
+    ):
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
     return {
         "format": FORMAT_VERSION,
-        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "model": {
             "name": embedder.name,
             "setting": settings.embedding_model,
@@ -369,14 +382,18 @@ def _document_to_json(document: Document) -> dict[str, Any]:
 def _document_from_json(raw: dict[str, Any]) -> Document:
     paragraphs = tuple(
         Paragraph(
-            raw["name"], int(p["number"]), str(p["role"]), str(p["text"]),
+            raw["name"],
+            int(p["number"]),
+            str(p["role"]),
+            str(p["text"]),
             tuple(Sentence(p["text"][s:e], int(s), int(e)) for s, e in p["sentences"]),
             str(p.get("credit", "")),
         )
         for p in raw["paragraphs"]
     )
-    return Document(raw["name"], Path(raw["path"]), raw["sha256"], paragraphs,
-                    tuple(raw.get("boilerplate", ())))
+    return Document(
+        raw["name"], Path(raw["path"]), raw["sha256"], paragraphs, tuple(raw.get("boilerplate", ()))
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -386,4 +403,3 @@ def _sha256(data: bytes) -> str:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[-1] if text else type(exc).__name__
-

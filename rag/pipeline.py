@@ -40,8 +40,9 @@ class Traced:
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder,
-                 generator: Any = None) -> None:
+    def __init__(
+        self, settings: Settings, index: Index, embedder: Embedder, generator: Any = None
+    ) -> None:
         self.settings = settings
         self.index = index
         self.embedder = embedder
@@ -50,8 +51,9 @@ class Pipeline:
         self.generator = generator  # rag.generate.GenerativeAnswerer when a model is configured
 
     @classmethod
-    def open(cls, settings: Settings, progress: Progress = _stderr,
-             embedder: Embedder | None = None) -> Pipeline:
+    def open(
+        cls, settings: Settings, progress: Progress = _stderr, embedder: Embedder | None = None
+    ) -> Pipeline:
         index = ensure_index(settings, progress)
         if embedder is None:
             embedder = query_embedder(settings, index, progress)
@@ -75,8 +77,10 @@ class Pipeline:
             raise InputError("the question is empty")
         question = " ".join(question.split())
         if len(question) > self.settings.max_question_chars:
-            raise InputError(f"the question is {len(question)} characters long; the limit is "
-                             f"{self.settings.max_question_chars}")
+            raise InputError(
+                f"the question is {len(question)} characters long; the limit is "
+                f"{self.settings.max_question_chars}"
+            )
         return question
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
@@ -84,8 +88,9 @@ class Pipeline:
             return str(self.generator.rewrite(question, history))
         return standalone_question(question, history)
 
-    def trace(self, question: str, history: Sequence[Turn] = (), k: int | None = None,
-              depth: int = 0) -> Traced:
+    def trace(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None, depth: int = 0
+    ) -> Traced:
         """Answer fully (no streaming) and keep the retrieval, `depth` paragraphs deep at least."""
         *_, last = self._run(question, history, k, depth)
         assert isinstance(last, Traced)
@@ -94,14 +99,16 @@ class Pipeline:
     def ask(self, question: str, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         return self.trace(question, history, k).answer
 
-    def stream(self, question: str, history: Sequence[Turn] = (),
-               k: int | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None
+    ) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are generated, then the final `Answer`."""
         for item in self._run(question, history, k, 0):
             yield item.answer if isinstance(item, Traced) else item
 
-    def _run(self, question: str, history: Sequence[Turn], k: int | None,
-             depth: int) -> Iterator[str | Traced]:
+    def _run(
+        self, question: str, history: Sequence[Turn], k: int | None, depth: int
+    ) -> Iterator[str | Traced]:
         question = self.check_question(question)
         started = time.perf_counter()
         standalone = self.rewrite(question, history)
@@ -113,8 +120,11 @@ class Pipeline:
             answer = self.extractive.answer(retrieval.top(k), standalone, question)
         else:
             answer = yield from self.generator.answer(retrieval.top(k), standalone, question)
-        answer.timings_ms = {"rewrite": rewrite_ms, "retrieve": retrieval.elapsed_ms,
-                             "answer": (time.perf_counter() - started) * 1000}
+        answer.timings_ms = {
+            "rewrite": rewrite_ms,
+            "retrieve": retrieval.elapsed_ms,
+            "answer": (time.perf_counter() - started) * 1000,
+        }
         yield Traced(answer, retrieval)
 
 
@@ -124,14 +134,20 @@ def query_embedder(settings: Settings, index: Index, progress: Progress = _stder
         from rag.embedding_onnx import OnnxQueryEmbedder
 
         try:
-            return OnnxQueryEmbedder.from_dir(index.root / "query_encoder", threads=settings.threads,
-                                              name=index.manifest["model"]["name"])
+            return OnnxQueryEmbedder.from_dir(
+                index.root / "query_encoder",
+                threads=settings.threads,
+                name=index.manifest["model"]["name"],
+            )
         except ModelError as exc:
-            progress(f"warning: {exc}; using sentence-transformers (slower start), "
-                     "run `rag index` to rebuild the fast encoder")
+            progress(
+                f"warning: {exc}; using sentence-transformers (slower start), "
+                "run `rag index` to rebuild the fast encoder"
+            )
     elif settings.query_encoder == "onnx":
         progress("warning: the index has no ONNX query encoder; using sentence-transformers")
     from rag.embedding import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder.from_setting(settings.embedding_model,
-                                                    threads=settings.threads)
+    return SentenceTransformerEmbedder.from_setting(
+        settings.embedding_model, threads=settings.threads
+    )

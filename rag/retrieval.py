@@ -21,7 +21,7 @@ from rag.embedding import Embedder
 from rag.index import Index
 from rag.passages import WHOLE_PARAGRAPH
 
-DENSE_CANDIDATES = 200  # units fetched from FAISS when the corpus is larger than this
+CANDIDATES = 200  # passages taken from each ranking (dense and BM25) before fusion
 
 
 @dataclass
@@ -61,15 +61,20 @@ class Retriever:
         started = time.perf_counter()
         query = self.embedder.embed_batch([question])[0]
         n_units = len(self.index.units)
-        dense_scores, dense_ids = self.index.dense_search(query, min(n_units, max(DENSE_CANDIDATES, k)))
+        depth = min(n_units, max(CANDIDATES, k))
+        dense_scores, dense_ids = self.index.dense_search(query, depth)
         lexical_scores = self.index.lexical.scores(question)
+        lexical_ids = np.flatnonzero(lexical_scores > 0)
+        if len(lexical_ids) > depth:
+            best = np.argpartition(-lexical_scores[lexical_ids], depth - 1)[:depth]
+            lexical_ids = lexical_ids[best]
 
         best_dense: dict[tuple[str, int], float] = {}
         for score, unit_id in zip(dense_scores.tolist(), dense_ids.tolist(), strict=True):
             key = self.index.units[unit_id].key
             best_dense[key] = max(best_dense.get(key, -1.0), score)
         best_lexical: dict[tuple[str, int], float] = {}
-        for unit_id in np.flatnonzero(lexical_scores > 0).tolist():
+        for unit_id in lexical_ids.tolist():
             key = self.index.units[unit_id].key
             best_lexical[key] = max(best_lexical.get(key, 0.0), float(lexical_scores[unit_id]))
 
@@ -80,14 +85,20 @@ class Retriever:
                 fused[key] += 1.0 / (self.rrf_k + rank)
         top = sorted(fused, key=lambda key: -fused[key])[:k]
         hits = [
-            Hit(key[0], key[1], fused[key], best_dense.get(key, self._cosine(query, key)),
-                best_lexical.get(key, 0.0), self._sentence_scores(query, key))
+            Hit(
+                key[0],
+                key[1],
+                fused[key],
+                best_dense.get(key, self._cosine(query, key)),
+                best_lexical.get(key, 0.0),
+                self._sentence_scores(query, key),
+            )
             for key in top
         ]
         return Retrieval(question, query, hits, (time.perf_counter() - started) * 1000)
 
     def _sentence_scores(self, query: np.ndarray, key: tuple[str, int]) -> dict[int, float]:
-        """Cosine of the question with each sentence of a paragraph (one-sentence: the paragraph)."""
+        """Cosine of the question with each sentence of a paragraph (or its only sentence)."""
         unit_ids = self._units_by_paragraph[key]
         vectors = self.index.vectors(unit_ids) @ query
         scores: dict[int, float] = {}

@@ -1,0 +1,94 @@
+"""Shared fixtures.
+
+- Every test runs with RAG_* variables cleared and RAG_INDEX_DIR in its own temp folder, so no
+  test reads the developer's settings or writes the project's index/.
+- `FakeEmbedder` (hashed bag of words) tests logic around the embedding model quickly.
+- `article_index` is one real index of the article (real MiniLM, real FAISS, real ONNX export),
+  built once per session; tests that need it are marked slow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = ROOT / "seeds" / "000_5d857531382a8c3c.txt"
+RAG = [sys.executable, "-m", "rag.cli"]
+
+
+class FakeEmbedder:
+    """Deterministic stand-in for the model: hashed word counts, L2-normalised."""
+
+    name = "fake-hash-embedder"
+    dim = 64
+    weights_sha256 = "0" * 64
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.fail_after = fail_after
+        self.calls = 0
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-build
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    yield
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def article_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real index of the article, built by the real `rag index` command once per session."""
+    index_dir = tmp_path_factory.mktemp("article-index")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_INDEX_DIR"] = str(index_dir)
+    done = subprocess.run([*RAG, "index", str(ARTICLE)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def pipeline(article_index_dir: Path):  # type: ignore[no-untyped-def]
+    from rag.config import Settings
+    from rag.pipeline import Pipeline
+
+    settings = Settings.load({"index_dir": article_index_dir}, env={})
+    return Pipeline.open(settings, progress=lambda _: None)
+
+
+def run_rag(*args: str, index_dir: Path | None = None, stdin: str | None = None,
+            env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    if index_dir is not None:
+        full_env["RAG_INDEX_DIR"] = str(index_dir)
+    full_env.update(env or {})
+    return subprocess.run([*RAG, *args], env=full_env, input=stdin, capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)

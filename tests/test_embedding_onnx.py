@@ -1,0 +1,221 @@
+"""The ONNX query encoder against the real bundled model: same vectors as sentence-transformers,
+no torch in the query process, clear errors for broken folders, padding-independent batches."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.documents import read_document
+from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir
+from rag.embedding_onnx import (
+    CONFIG_FILE,
+    MODEL_FILE,
+    TOKENIZER_FILE,
+    OnnxQueryEmbedder,
+    edge_sha256,
+    export_query_encoder,
+    verify_full,
+)
+from rag.errors import ModelError
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = ROOT / "seeds" / "000_5d857531382a8c3c.txt"
+THREADS = 2
+QUESTIONS = [
+    "Who ordered security forces to clamp down on the militias?",
+    "Which bases were attacked?",
+    "How many people were killed in the October 7 attack on Israel?",
+    "what does the constitution say about the commander in chief",
+    "  leading and trailing spaces?  ",
+    "Ümlauts, émigrés and naïve café façades — and “quotes”.",
+]
+
+
+@pytest.fixture(scope="session")
+def encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("query_encoder")
+    export_query_encoder(bundled_model_dir(), out, threads=THREADS)
+    return out
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder(encoder_dir: Path) -> OnnxQueryEmbedder:
+    return OnnxQueryEmbedder.from_dir(encoder_dir, threads=THREADS, name="minilm")
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder.from_setting("", threads=THREADS)
+
+
+def article_texts() -> list[str]:
+    document = read_document(ARTICLE)
+    paragraphs = [p.text for p in document.paragraphs]
+    sentences = [s.text for p in document.paragraphs for s in p.sentences]
+    assert len(paragraphs) > 10 and len(sentences) >= len(paragraphs)
+    whole = "\n\n".join(paragraphs)  # far beyond 256 tokens: truncation must match too
+    return paragraphs + sentences + QUESTIONS + [whole]
+
+
+def test_export_writes_described_files(encoder_dir: Path) -> None:
+    config = json.loads((encoder_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    assert config["pooling"] == "mean" and config["normalize"] is True
+    assert config["max_seq_length"] == 256 and config["dim"] == 384
+    assert config["inputs"] == ["input_ids", "attention_mask", "token_type_ids"]
+    model = encoder_dir / MODEL_FILE
+    assert config["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert config["model_size"] == model.stat().st_size
+    tokenizer = (encoder_dir / TOKENIZER_FILE).read_bytes()
+    assert config["tokenizer_sha256"] == hashlib.sha256(tokenizer).hexdigest()
+    assert sorted(p.name for p in encoder_dir.iterdir()) == sorted(
+        [MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE]
+    )  # no temporary files left behind
+    assert verify_full(encoder_dir) == config
+
+
+def test_vectors_match_sentence_transformers(
+    onnx_embedder: OnnxQueryEmbedder, torch_embedder: SentenceTransformerEmbedder
+) -> None:
+    texts = article_texts()
+    ours = onnx_embedder.embed_batch(texts)
+    theirs = torch_embedder.embed_batch(texts)
+    assert ours.dtype == np.float32 and ours.shape == (len(texts), 384) == theirs.shape
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    cosines = (ours * theirs).sum(axis=1)
+    worst = int(np.argmin(cosines))
+    assert cosines.min() >= 0.9999, f"cosine {cosines.min():.6f} for {texts[worst][:80]!r}"
+    # one query at a time, as `rag ask` does
+    for question in QUESTIONS:
+        single = onnx_embedder.embed_batch([question])[0]
+        assert float(single @ torch_embedder.embed_batch([question])[0]) >= 0.9999
+
+
+def test_query_process_imports_no_torch(encoder_dir: Path, onnx_embedder: OnnxQueryEmbedder) -> None:
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from rag.embedding_onnx import OnnxQueryEmbedder\n"
+        f"e = OnnxQueryEmbedder.from_dir(Path({str(encoder_dir)!r}), threads=1, name='q')\n"
+        f"v = e.embed_batch([{QUESTIONS[0]!r}])\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]\n"
+        "print(json.dumps({'heavy': heavy, 'vector': v[0].tolist(), 'dim': e.dim}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["heavy"] == []
+    assert report["dim"] == 384
+    expected = onnx_embedder.embed_batch([QUESTIONS[0]])[0]
+    np.testing.assert_allclose(np.asarray(report["vector"]), expected, atol=1e-5)
+
+
+def _copy(encoder_dir: Path, target: Path, *, with_model: bool = True) -> Path:
+    target.mkdir()
+    for name in (CONFIG_FILE, TOKENIZER_FILE):
+        shutil.copy(encoder_dir / name, target / name)
+    if with_model:
+        (target / MODEL_FILE).symlink_to(encoder_dir / MODEL_FILE)
+    return target
+
+
+def _assert_broken(folder: Path, fragment: str) -> str:
+    with pytest.raises(ModelError) as caught:
+        OnnxQueryEmbedder.from_dir(folder, threads=1, name="q")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"query encoder at {folder} is missing or broken" in message
+    assert fragment in message
+    return message
+
+
+def test_truncated_model_is_refused(encoder_dir: Path, tmp_path: Path) -> None:
+    folder = _copy(encoder_dir, tmp_path / "enc", with_model=False)
+    data = (encoder_dir / MODEL_FILE).read_bytes()
+    (folder / MODEL_FILE).write_bytes(data[: len(data) // 2])
+    _assert_broken(folder, "bytes, expected")
+
+
+def test_corrupted_model_is_refused(encoder_dir: Path, tmp_path: Path) -> None:
+    folder = _copy(encoder_dir, tmp_path / "enc", with_model=False)
+    data = bytearray((encoder_dir / MODEL_FILE).read_bytes())
+    data[100:164] = bytes(64)  # the graph sits at the start of the file
+    (folder / MODEL_FILE).write_bytes(bytes(data))
+    _assert_broken(folder, "does not match its sha256")
+
+
+def test_middle_corruption_is_caught_by_verify_full(encoder_dir: Path, tmp_path: Path) -> None:
+    """Documented limit of the cheap load check: a damaged byte deep inside the weights loads,
+    but the full check (kept for the manifest) sees it."""
+    folder = _copy(encoder_dir, tmp_path / "enc", with_model=False)
+    data = bytearray((encoder_dir / MODEL_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / MODEL_FILE).write_bytes(bytes(data))
+    OnnxQueryEmbedder.from_dir(folder, threads=1, name="q")
+    with pytest.raises(ModelError, match="does not match its sha256"):
+        verify_full(folder)
+
+
+def test_unloadable_model_is_a_model_error(encoder_dir: Path, tmp_path: Path) -> None:
+    folder = _copy(encoder_dir, tmp_path / "enc", with_model=False)
+    model = folder / MODEL_FILE
+    model.write_bytes(b"this is not an onnx model\n" * 1000)
+    config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    config.update(model_size=model.stat().st_size, model_edge_sha256=edge_sha256(model))
+    (folder / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
+    _assert_broken(folder, "onnxruntime cannot load model.onnx")
+
+
+def test_missing_files_are_refused(encoder_dir: Path, tmp_path: Path) -> None:
+    folder = _copy(encoder_dir, tmp_path / "enc")
+    (folder / CONFIG_FILE).unlink()
+    _assert_broken(folder, "no encoder.json")
+    _assert_broken(tmp_path / "nowhere", "no encoder.json")
+    folder = _copy(encoder_dir, tmp_path / "enc2")
+    (folder / TOKENIZER_FILE).unlink()
+    _assert_broken(folder, "no tokenizer.json")
+    folder = _copy(encoder_dir, tmp_path / "enc3")
+    (folder / CONFIG_FILE).write_text("{not json", encoding="utf-8")
+    _assert_broken(folder, "encoder.json unreadable")
+
+
+def test_batches_match_one_by_one(onnx_embedder: OnnxQueryEmbedder) -> None:
+    texts = article_texts()[:40] + ["a", "", "x " * 600]  # > one chunk, empty, truncated
+    batch = onnx_embedder.embed_batch(texts)
+    for text, row in zip(texts, batch, strict=True):
+        alone = onnx_embedder.embed_batch([text])[0]
+        np.testing.assert_allclose(row, alone, atol=1e-5)
+    assert onnx_embedder.embed_batch([]).shape == (0, 384)
+
+
+def test_unsupported_layouts_are_refused_before_export(tmp_path: Path) -> None:
+    source = bundled_model_dir()
+    dense = tmp_path / "dense"
+    shutil.copytree(source, dense, ignore=shutil.ignore_patterns("*.safetensors"))
+    modules = json.loads((dense / "modules.json").read_text(encoding="utf-8"))
+    modules.insert(2, {"idx": 2, "name": "2", "path": "2_Dense",
+                       "type": "sentence_transformers.models.Dense"})
+    (dense / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
+    with pytest.raises(ModelError, match="Dense.*not supported by the ONNX query encoder"):
+        export_query_encoder(dense, tmp_path / "out", threads=1)
+
+    max_pool = tmp_path / "max"
+    shutil.copytree(source, max_pool, ignore=shutil.ignore_patterns("*.safetensors"))
+    pooling = max_pool / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text(encoding="utf-8"))
+    config.update(pooling_mode_mean_tokens=False, pooling_mode_max_tokens=True)
+    pooling.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelError, match="pooling max is not supported"):
+        export_query_encoder(max_pool, tmp_path / "out2", threads=1)

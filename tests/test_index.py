@@ -1,0 +1,121 @@
+"""The index on disk, with a fake embedder: layout, no pickle, atomic swap, staleness, repair."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.errors import IndexUnreadable, SourceError
+from rag.extractive import ExtractiveAnswerer
+from rag.index import FORMAT_VERSION, build_index, current_path, open_index, stale_reason
+from rag.lexical import Bm25Index, tokenize
+from rag.retrieval import Retriever
+
+from .conftest import ARTICLE, FakeEmbedder
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings.load({"index_dir": tmp_path / "index", "sources": (ARTICLE,)}, env={})
+
+
+def test_build_writes_plain_files_and_a_manifest(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    build = build_index(settings, [ARTICLE], embedder=FakeEmbedder())
+    manifest = json.loads((build / "manifest.json").read_text())
+    assert manifest["format"] == FORMAT_VERSION
+    assert manifest["model"] == {"name": "fake-hash-embedder", "setting": "",
+                                 "weights_sha256": "0" * 64, "dim": 64}
+    assert manifest["sources"][0]["name"] == ARTICLE.stem
+    assert manifest["counts"]["paragraphs"] == 24
+    assert manifest["faiss"]["type"] == "flat"
+    assert {"numpy", "faiss-cpu", "bm25s"} <= set(manifest["versions"])
+    assert manifest["built_at"]
+    files = {p.name for p in build.rglob("*")}
+    assert not any(name.endswith((".pkl", ".pickle")) for name in files)
+    for array in build.rglob("*.npy"):
+        np.load(array, allow_pickle=False)  # would raise on pickled objects
+    assert current_path(settings.index_dir).resolve() == build.resolve()
+
+
+def test_interrupted_build_leaves_the_previous_index(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    first = build_index(settings, [ARTICLE], embedder=FakeEmbedder())
+    with pytest.raises(KeyboardInterrupt):
+        build_index(settings, [ARTICLE], embedder=FakeEmbedder(fail_after=0))
+    assert current_path(settings.index_dir).resolve() == first.resolve()
+    assert open_index(settings).manifest["counts"]["paragraphs"] == 24
+    assert not list((settings.index_dir / "builds").glob(".tmp-*"))
+
+
+def test_changed_source_makes_the_index_stale(tmp_path: Path) -> None:
+    source = tmp_path / "story.txt"
+    shutil.copy(ARTICLE, source)
+    settings = settings_for(tmp_path)
+    assert stale_reason(settings) == "no index yet"
+    build_index(settings, [source], embedder=FakeEmbedder())
+    assert stale_reason(settings) is None
+    source.write_text(source.read_text(encoding="utf-8") + "\nA new paragraph.\n", encoding="utf-8")
+    assert stale_reason(settings) == "source story.txt changed"
+    source.unlink()
+    assert "is gone" in (stale_reason(settings) or "")
+    assert stale_reason(settings.replace(embedding_model="/other")) is not None
+
+
+@pytest.mark.parametrize("damage", ["manifest", "vectors", "bm25", "documents", "format"])
+def test_damaged_index_is_reported_unreadable(tmp_path: Path, damage: str) -> None:
+    settings = settings_for(tmp_path)
+    build = build_index(settings, [ARTICLE], embedder=FakeEmbedder())
+    if damage == "manifest":
+        (build / "manifest.json").write_text("{not json")
+    elif damage == "vectors":
+        (build / "vectors.faiss").write_bytes(b"garbage")
+    elif damage == "bm25":
+        (build / "bm25" / "indptr.csc.index.npy").unlink()
+    elif damage == "documents":
+        (build / "documents.json").write_text("[{}]")
+    else:
+        manifest = json.loads((build / "manifest.json").read_text())
+        manifest["format"] = "rag-index v0"
+        (build / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexUnreadable):
+        open_index(settings)
+
+
+def test_missing_source_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such file"):
+        build_index(settings_for(tmp_path), [tmp_path / "missing.txt"], embedder=FakeEmbedder())
+
+
+def test_several_documents_are_cited_by_name(tmp_path: Path) -> None:
+    other = tmp_path / "weather.txt"
+    other.write_text("Storm hits the coast\n\nA storm with winds of 120 km/h hit the coast of "
+                     "Norfolk on Tuesday, closing 14 schools.\n", encoding="utf-8")
+    settings = settings_for(tmp_path)
+    build_index(settings, [ARTICLE, other], embedder=FakeEmbedder())
+    index = open_index(settings)
+    assert index.multi_doc
+    retrieval = Retriever(index, FakeEmbedder()).retrieve("How many schools did the storm close?", 3)
+    answer = ExtractiveAnswerer(index, abstain_threshold=0.0).answer(retrieval, "q", "q")
+    assert "14 schools" in answer.text
+    assert "[weather ¶2]" in answer.text
+    assert answer.citations[0].doc == "weather"
+
+
+def test_numpy_bm25_matches_bm25s(tmp_path: Path) -> None:
+    import bm25s
+
+    from rag.lexical import build_bm25
+
+    texts = [line for line in ARTICLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    build_bm25(texts, tmp_path)
+    ours = Bm25Index.load(tmp_path)
+    reference = bm25s.BM25.load(str(tmp_path))
+    for question in ("who nominated Al Sudani", "US troops in Iraq", "zebra"):
+        tokens = [t for t in tokenize(question) if t in ours.vocab]
+        expected = reference.get_scores(tokens) if tokens else np.zeros(len(texts))
+        np.testing.assert_allclose(ours.scores(question), expected, rtol=1e-5)
