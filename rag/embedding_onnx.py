@@ -199,9 +199,13 @@ def export_query_encoder(model_dir: Path, out_dir: Path, *, threads: int) -> dic
             model = AutoModel.from_pretrained(
                 str(transformer_dir), local_files_only=True, attn_implementation="eager"
             )
-            hf_tokenizer = AutoTokenizer.from_pretrained(str(transformer_dir), local_files_only=True)
-    except Exception as exc:  # noqa: BLE001 - any loader failure is the user's model folder
-        raise ModelError(f"cannot load embedding model {transformer_dir}: {_one_line(exc)}") from None
+            hf_tokenizer = AutoTokenizer.from_pretrained(
+                str(transformer_dir), local_files_only=True
+            )
+    except Exception as exc:
+        raise ModelError(
+            f"cannot load embedding model {transformer_dir}: {_one_line(exc)}"
+        ) from None
     model.eval()
     backend = getattr(hf_tokenizer, "backend_tokenizer", None)
     if backend is None:
@@ -218,12 +222,16 @@ def export_query_encoder(model_dir: Path, out_dir: Path, *, threads: int) -> dic
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / CONFIG_FILE).unlink(missing_ok=True)  # until the end, the folder is "missing"
-    with _temp_path(out_dir, MODEL_FILE) as model_tmp, _temp_path(out_dir, TOKENIZER_FILE) as tok_tmp:
+    with (
+        _temp_path(out_dir, MODEL_FILE) as model_tmp,
+        _temp_path(out_dir, TOKENIZER_FILE) as tok_tmp,
+    ):
         dummy = _feeds(tokenizer, list(_CHECK_TEXTS), input_names)
         exporter, opset = _export(model, input_names, dummy, model_tmp, torch)
         tokenizer.save(str(tok_tmp))
-        dim, gap = _check_export(model, model_tmp, tok_tmp, input_names, settings,
-                                 layout["pooling"], threads, torch, np)
+        dim, gap = _check_export(
+            model, model_tmp, tok_tmp, input_names, settings, layout["pooling"], threads, torch, np
+        )
         _fsync(model_tmp)
         _fsync(tok_tmp)
         config: dict[str, Any] = {
@@ -325,12 +333,15 @@ def _tokenizer_settings(hf_tokenizer: Any, max_seq_length: int) -> dict[str, Any
 def _configure(tokenizer: Any, settings: dict[str, Any]) -> None:
     """Truncate to max_seq_length, pad to the longest text of the batch."""
     tokenizer.enable_truncation(
-        max_length=int(settings["max_seq_length"]), strategy="longest_first",
+        max_length=int(settings["max_seq_length"]),
+        strategy="longest_first",
         direction=str(settings["truncation_side"]),
     )
     tokenizer.enable_padding(
-        direction=str(settings["padding_side"]), pad_id=int(settings["pad_id"]),
-        pad_type_id=int(settings["pad_type_id"]), pad_token=str(settings["pad_token"]),
+        direction=str(settings["padding_side"]),
+        pad_id=int(settings["pad_id"]),
+        pad_type_id=int(settings["pad_type_id"]),
+        pad_token=str(settings["pad_token"]),
     )
 
 
@@ -366,8 +377,9 @@ class _LastHiddenState:
         return Wrapper().eval()
 
 
-def _export(model: Any, input_names: list[str], dummy: dict[str, Any], target: Path,
-            torch: Any) -> tuple[str, int]:
+def _export(
+    model: Any, input_names: list[str], dummy: dict[str, Any], target: Path, torch: Any
+) -> tuple[str, int]:
     """Export with the TorchScript exporter, else the dynamo one; returns (exporter, opset)."""
     wrapper = _LastHiddenState.build(model, input_names, torch)
     args = tuple(torch.from_numpy(dummy[name]) for name in input_names)
@@ -382,12 +394,19 @@ def _export(model: Any, input_names: list[str], dummy: dict[str, Any], target: P
         try:
             with _quiet(), torch.no_grad():
                 torch.onnx.export(
-                    wrapper, args, str(target), input_names=input_names,
-                    output_names=[OUTPUT_NAME], opset_version=opset, do_constant_folding=True,
-                    dynamo=exporter == "dynamo", external_data=False, **dynamic,
+                    wrapper,
+                    args,
+                    str(target),
+                    input_names=input_names,
+                    output_names=[OUTPUT_NAME],
+                    opset_version=opset,
+                    do_constant_folding=True,
+                    dynamo=exporter == "dynamo",
+                    external_data=False,
+                    **dynamic,
                 )
             return exporter, opset
-        except Exception as exc:  # noqa: BLE001 - exporter failures are architecture limits
+        except Exception as exc:
             errors.append(f"{exporter}: {_one_line(exc)}")
     raise ModelError(
         f"cannot export {model.config.model_type or 'this'} model to ONNX ({'; '.join(errors)}); "
@@ -395,9 +414,17 @@ def _export(model: Any, input_names: list[str], dummy: dict[str, Any], target: P
     )
 
 
-def _check_export(model: Any, onnx_path: Path, tokenizer_path: Path, input_names: list[str],
-                  settings: dict[str, Any], pooling: str, threads: int, torch: Any,
-                  np: Any) -> tuple[int, float]:
+def _check_export(
+    model: Any,
+    onnx_path: Path,
+    tokenizer_path: Path,
+    input_names: list[str],
+    settings: dict[str, Any],
+    pooling: str,
+    threads: int,
+    torch: Any,
+    np: Any,
+) -> tuple[int, float]:
     """Run ONNX and torch on a padded batch and a truncated text; returns (dim, max |diff|)."""
     from tokenizers import Tokenizer
 
@@ -413,8 +440,9 @@ def _check_export(model: Any, onnx_path: Path, tokenizer_path: Path, input_names
         with torch.no_grad():
             output = model(**{name: torch.from_numpy(value) for name, value in feeds.items()})
         hidden = getattr(output, OUTPUT_NAME, None)
-        theirs = _pool((hidden if hidden is not None else output[0]).numpy(),
-                       feeds["attention_mask"], pooling)
+        theirs = _pool(
+            (hidden if hidden is not None else output[0]).numpy(), feeds["attention_mask"], pooling
+        )
         gap = max(gap, float(np.abs(ours - theirs).max()))
         dim = int(ours.shape[1])
     if gap > 1e-3:
@@ -463,7 +491,9 @@ def _pool(hidden: np.ndarray, mask: np.ndarray, pooling: str) -> np.ndarray:
 
 
 def _broken(out_dir: Path, detail: str) -> ModelError:
-    return ModelError(f"query encoder at {out_dir} is missing or broken: {detail}; rebuild the index")
+    return ModelError(
+        f"query encoder at {out_dir} is missing or broken: {detail}; rebuild the index"
+    )
 
 
 def read_encoder_config(out_dir: Path) -> dict[str, Any]:
@@ -478,10 +508,21 @@ def read_encoder_config(out_dir: Path) -> dict[str, Any]:
     if not isinstance(config, dict) or config.get("kind") != ENCODER_KIND:
         raise _broken(out_dir, f"{CONFIG_FILE} is not a query encoder description")
     if config.get("format_version") != FORMAT_VERSION:
-        raise _broken(out_dir, f"{CONFIG_FILE} has format {config.get('format_version')!r}, "
-                               f"expected {FORMAT_VERSION}")
-    required = ("pooling", "max_seq_length", "dim", "inputs", "tokenizer", "model_size", "model_edge_sha256",
-                "model_sha256", "tokenizer_sha256")
+        raise _broken(
+            out_dir,
+            f"{CONFIG_FILE} has format {config.get('format_version')!r}, expected {FORMAT_VERSION}",
+        )
+    required = (
+        "pooling",
+        "max_seq_length",
+        "dim",
+        "inputs",
+        "tokenizer",
+        "model_size",
+        "model_edge_sha256",
+        "model_sha256",
+        "tokenizer_sha256",
+    )
     missing = [key for key in required if key not in config]
     if missing or config["pooling"] not in SUPPORTED_POOLING:
         raise _broken(out_dir, f"{CONFIG_FILE} lacks {', '.join(missing) or 'a known pooling'}")
@@ -515,8 +556,9 @@ def verify_full(out_dir: Path) -> dict[str, Any]:
 class OnnxQueryEmbedder:
     """An exported query encoder run with onnxruntime + tokenizers + numpy (no torch)."""
 
-    def __init__(self, session: Any, tokenizer: Any, config: dict[str, Any], *, name: str,
-                 out_dir: Path) -> None:
+    def __init__(
+        self, session: Any, tokenizer: Any, config: dict[str, Any], *, name: str, out_dir: Path
+    ) -> None:
         self._session = session
         self._tokenizer = tokenizer
         self.config = config
@@ -535,18 +577,21 @@ class OnnxQueryEmbedder:
             tokenizers = importlib.import_module("tokenizers")
             tokenizer = tokenizers.Tokenizer.from_file(str(out_dir / TOKENIZER_FILE))
             _configure(tokenizer, config["tokenizer"])
-        except Exception as exc:  # noqa: BLE001 - tokenizers raises bare Exception subclasses
+        except Exception as exc:
             raise _broken(out_dir, f"{TOKENIZER_FILE} does not load ({_one_line(exc)})") from None
         try:
             session = _session(out_dir / MODEL_FILE, threads)
-        except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types
-            raise _broken(out_dir, f"onnxruntime cannot load {MODEL_FILE} ({_one_line(exc)})") \
-                from None
+        except Exception as exc:
+            raise _broken(
+                out_dir, f"onnxruntime cannot load {MODEL_FILE} ({_one_line(exc)})"
+            ) from None
         inputs = sorted(item.name for item in session.get_inputs())
         outputs = [item.name for item in session.get_outputs()]
         if inputs != sorted(config["inputs"]) or OUTPUT_NAME not in outputs:
-            raise _broken(out_dir, f"{MODEL_FILE} takes {inputs} and gives {outputs}, "
-                                   f"not what {CONFIG_FILE} says")
+            raise _broken(
+                out_dir,
+                f"{MODEL_FILE} takes {inputs} and gives {outputs}, not what {CONFIG_FILE} says",
+            )
         return cls(session, tokenizer, config, name=name, out_dir=out_dir)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 from rag.config import Settings
@@ -26,7 +27,7 @@ from rag.pipeline import Pipeline
 def choose(answerable: list[float], unanswerable: list[float], max_false: float) -> float:
     """Highest threshold with false abstentions on answerable cases <= max_false."""
     candidates = sorted(set(answerable + unanswerable))
-    cuts = [candidates[0] - 0.01] + [(a + b) / 2 for a, b in zip(candidates, candidates[1:])]
+    cuts = [candidates[0] - 0.01] + [(a + b) / 2 for a, b in pairwise(candidates)]
     best = cuts[0]
     for cut in cuts:
         if sum(s < cut for s in answerable) <= max_false * len(answerable):
@@ -49,24 +50,35 @@ def main() -> int:
     answerable = [s for c, s in supports if c.answerable]
     unanswerable = [s for c, s in supports if not c.answerable]
     threshold = choose(answerable, unanswerable, args.max_false)
-    print(f"support, answerable   (n={len(answerable)}): "
-          + " ".join(f"{s:.2f}" for s in sorted(answerable)))
-    print(f"support, unanswerable (n={len(unanswerable)}): "
-          + " ".join(f"{s:.2f}" for s in sorted(unanswerable)))
+    print(
+        f"support, answerable   (n={len(answerable)}): "
+        + " ".join(f"{s:.2f}" for s in sorted(answerable))
+    )
+    print(
+        f"support, unanswerable (n={len(unanswerable)}): "
+        + " ".join(f"{s:.2f}" for s in sorted(unanswerable))
+    )
     print(f"chosen threshold: {threshold:.2f}  (max false abstention {args.max_false:.0%})")
-    print(f"  on the gold set: abstains on {sum(s < threshold for s in unanswerable)}/"
-          f"{len(unanswerable)} unanswerable, wrongly on {sum(s < threshold for s in answerable)}/"
-          f"{len(answerable)} answerable")
+    print(
+        f"  on the gold set: abstains on {sum(s < threshold for s in unanswerable)}/"
+        f"{len(unanswerable)} unanswerable, wrongly on {sum(s < threshold for s in answerable)}/"
+        f"{len(answerable)} answerable"
+    )
     held_out_right = held_out_wrong = 0
     for i, (case, support) in enumerate(supports):
         rest = [x for j, x in enumerate(supports) if j != i]
-        cut = choose([s for c, s in rest if c.answerable], [s for c, s in rest if not c.answerable],
-                     args.max_false)
+        cut = choose(
+            [s for c, s in rest if c.answerable],
+            [s for c, s in rest if not c.answerable],
+            args.max_false,
+        )
         if support < cut:
             held_out_right += not case.answerable
             held_out_wrong += case.answerable
-    print(f"  leave-one-out: abstains on {held_out_right}/{len(unanswerable)} unanswerable, "
-          f"wrongly on {held_out_wrong}/{len(answerable)} answerable")
+    print(
+        f"  leave-one-out: abstains on {held_out_right}/{len(unanswerable)} unanswerable, "
+        f"wrongly on {held_out_wrong}/{len(answerable)} answerable"
+    )
     return 0
 
 

@@ -68,8 +68,9 @@ def article_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("article-index")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_INDEX_DIR"] = str(index_dir)
-    done = subprocess.run([*RAG, "index", str(ARTICLE)], env=env, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [*RAG, "index", str(ARTICLE)], env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr
     return index_dir
 
@@ -83,12 +84,24 @@ def pipeline(article_index_dir: Path):  # type: ignore[no-untyped-def]
     return Pipeline.open(settings, progress=lambda _: None)
 
 
-def run_rag(*args: str, index_dir: Path | None = None, stdin: str | None = None,
-            env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def run_rag(
+    *args: str,
+    index_dir: Path | None = None,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     if index_dir is not None:
         full_env["RAG_INDEX_DIR"] = str(index_dir)
     full_env.update(env or {})
-    return subprocess.run([*RAG, *args], env=full_env, input=stdin, capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [*RAG, *args],
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )

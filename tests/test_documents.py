@@ -62,8 +62,11 @@ def test_ids_are_stable_and_follow_content() -> None:
 
 def test_markdown_headings_and_wrapped_lines(tmp_path: Path) -> None:
     path = tmp_path / "story.md"
-    path.write_text("# A headline\n\nA body paragraph that is\nwrapped over two lines.\n\n"
-                    "## A section\n\nMore **bold** text with a [link](http://x).\n", encoding="utf-8")
+    path.write_text(
+        "# A headline\n\nA body paragraph that is\nwrapped over two lines.\n\n"
+        "## A section\n\nMore **bold** text with a [link](http://x).\n",
+        encoding="utf-8",
+    )
     doc = read_document(path)
     assert [(p.role, p.text) for p in doc.paragraphs] == [
         ("headline", "A headline"),
@@ -88,9 +91,9 @@ def test_missing_and_wrong_kind_of_source(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
         collect_sources([tmp_path / "nope.txt"])
     (tmp_path / "x.pdf").write_bytes(b"%PDF")
-    with pytest.raises(SourceError, match="only .txt and .md"):
+    with pytest.raises(SourceError, match=r"only \.txt and \.md"):
         collect_sources([tmp_path / "x.pdf"])
-    with pytest.raises(SourceError, match="holds no .txt"):
+    with pytest.raises(SourceError, match=r"holds no \.txt"):
         collect_sources([tmp_path])
 
 

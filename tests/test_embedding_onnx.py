@@ -99,20 +99,28 @@ def test_vectors_match_sentence_transformers(
         assert float(single @ torch_embedder.embed_batch([question])[0]) >= 0.9999
 
 
-def test_query_process_imports_no_torch(encoder_dir: Path, onnx_embedder: OnnxQueryEmbedder) -> None:
+def test_query_process_imports_no_torch(
+    encoder_dir: Path, onnx_embedder: OnnxQueryEmbedder
+) -> None:
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
         "from rag.embedding_onnx import OnnxQueryEmbedder\n"
         f"e = OnnxQueryEmbedder.from_dir(Path({str(encoder_dir)!r}), threads=1, name='q')\n"
         f"v = e.embed_batch([{QUESTIONS[0]!r}])\n"
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers')"
+        " if m in sys.modules]\n"
         "print(json.dumps({'heavy': heavy, 'vector': v[0].tolist(), 'dim': e.dim}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -192,7 +200,7 @@ def test_missing_files_are_refused(encoder_dir: Path, tmp_path: Path) -> None:
 
 
 def test_batches_match_one_by_one(onnx_embedder: OnnxQueryEmbedder) -> None:
-    texts = article_texts()[:40] + ["a", "", "x " * 600]  # > one chunk, empty, truncated
+    texts = [*article_texts()[:40], "a", "", "x " * 600]  # > one chunk, empty, truncated
     batch = onnx_embedder.embed_batch(texts)
     for text, row in zip(texts, batch, strict=True):
         alone = onnx_embedder.embed_batch([text])[0]
@@ -205,10 +213,11 @@ def test_unsupported_layouts_are_refused_before_export(tmp_path: Path) -> None:
     dense = tmp_path / "dense"
     shutil.copytree(source, dense, ignore=shutil.ignore_patterns("*.safetensors"))
     modules = json.loads((dense / "modules.json").read_text(encoding="utf-8"))
-    modules.insert(2, {"idx": 2, "name": "2", "path": "2_Dense",
-                       "type": "sentence_transformers.models.Dense"})
+    modules.insert(
+        2, {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}
+    )
     (dense / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
-    with pytest.raises(ModelError, match="Dense.*not supported by the ONNX query encoder"):
+    with pytest.raises(ModelError, match=r"Dense.*not supported by the ONNX query encoder"):
         export_query_encoder(dense, tmp_path / "out", threads=1)
 
     max_pool = tmp_path / "max"

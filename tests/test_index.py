@@ -28,8 +28,12 @@ def test_build_writes_plain_files_and_a_manifest(tmp_path: Path) -> None:
     build = build_index(settings, [ARTICLE], embedder=FakeEmbedder())
     manifest = json.loads((build / "manifest.json").read_text())
     assert manifest["format"] == FORMAT_VERSION
-    assert manifest["model"] == {"name": "fake-hash-embedder", "setting": "",
-                                 "weights_sha256": "0" * 64, "dim": 64}
+    assert manifest["model"] == {
+        "name": "fake-hash-embedder",
+        "setting": "",
+        "weights_sha256": "0" * 64,
+        "dim": 64,
+    }
     assert manifest["sources"][0]["name"] == ARTICLE.stem
     assert manifest["counts"]["paragraphs"] == 24
     assert manifest["faiss"]["type"] == "flat"
@@ -93,13 +97,18 @@ def test_missing_source_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_several_documents_are_cited_by_name(tmp_path: Path) -> None:
     other = tmp_path / "weather.txt"
-    other.write_text("Storm hits the coast\n\nA storm with winds of 120 km/h hit the coast of "
-                     "Norfolk on Tuesday, closing 14 schools.\n", encoding="utf-8")
+    other.write_text(
+        "Storm hits the coast\n\nA storm with winds of 120 km/h hit the coast of "
+        "Norfolk on Tuesday, closing 14 schools.\n",
+        encoding="utf-8",
+    )
     settings = settings_for(tmp_path)
     build_index(settings, [ARTICLE, other], embedder=FakeEmbedder())
     index = open_index(settings)
     assert index.multi_doc
-    retrieval = Retriever(index, FakeEmbedder()).retrieve("How many schools did the storm close?", 3)
+    retrieval = Retriever(index, FakeEmbedder()).retrieve(
+        "How many schools did the storm close?", 3
+    )
     answer = ExtractiveAnswerer(index, abstain_threshold=0.0).answer(retrieval, "q", "q")
     assert "14 schools" in answer.text
     assert "[weather ¶2]" in answer.text

@@ -1,0 +1,346 @@
+"""rag.llm against real llama.cpp with a tiny random-weight GGUF (scripts/make_tiny_gguf.py).
+
+The model's output is gibberish; these tests check loading, templating, streaming, token
+counting, context checks, the one-line errors and the lazy import, not answer quality.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from rag.errors import InputError, ModelError
+from rag.llm import (
+    LocalModel,
+    context_size_for,
+    get_model,
+    resolve_model_path,
+    unload_models,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MESSAGES = [
+    {"role": "system", "content": "Answer briefly."},
+    {"role": "user", "content": "Who won the match?"},
+]
+
+
+def _import_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "make_tiny_gguf", ROOT / "scripts" / "make_tiny_gguf.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_script() -> ModuleType:
+    pytest.importorskip("gguf")
+    return _import_script()
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_script: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("llm") / "tiny.gguf"
+    built: Path = tiny_script.build_tiny_gguf(path, seed=0)
+    return built
+
+
+@pytest.fixture(scope="module")
+def model(tiny_gguf: Path) -> LocalModel:
+    pytest.importorskip("llama_cpp")
+    # One thread: the tiny model gains nothing from more, and spinning ggml threads on a busy
+    # machine slow it down by orders of magnitude.
+    return LocalModel.load(tiny_gguf, threads=1, n_ctx=512, seed=0)
+
+
+def _assert_one_line(exc: BaseException) -> str:
+    message = str(exc)
+    assert message and "\n" not in message
+    return message
+
+
+# --------------------------------------------------------------------------- real llama.cpp
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_loads_and_streams_pieces(model: LocalModel) -> None:
+    assert model.name == "tiny"
+    assert model.n_ctx == 512
+    stream = model.chat_stream(MESSAGES, max_tokens=24, temperature=0.0)
+    pieces = list(stream)
+    assert len(pieces) >= 1
+    assert all(isinstance(p, str) and p for p in pieces)
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_chat_joins_the_stream_deterministically(model: LocalModel) -> None:
+    streamed = "".join(model.chat_stream(MESSAGES, max_tokens=24, temperature=0.0))
+    assert model.chat(MESSAGES, max_tokens=24, temperature=0.0) == streamed
+    sampled = model.chat(MESSAGES, max_tokens=24, temperature=0.8)
+    assert model.chat(MESSAGES, max_tokens=24, temperature=0.8) == sampled  # fixed seed
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_uses_the_files_chat_template(model: LocalModel, tiny_script: ModuleType) -> None:
+    assert model.chat_template == tiny_script.CHAT_TEMPLATE
+    assert model.chat_format == "chat_template.default"
+    prompt = model.format_prompt(MESSAGES)
+    assert prompt == (
+        "<|im_start|>system\nAnswer briefly.<|im_end|>\n"
+        "<|im_start|>user\nWho won the match?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    # What llama.cpp actually evaluated starts with exactly that prompt, markers as single
+    # control tokens.
+    model.chat(MESSAGES, max_tokens=4, temperature=0.0)
+    expected = model._llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    im_start = model._llm.tokenize(b"<|im_start|>", add_bos=False, special=True)
+    assert len(im_start) == 1 and expected.count(im_start[0]) == 3
+    assert [int(t) for t in model._llm.input_ids[: len(expected)]] == expected
+    assert model.prompt_tokens(MESSAGES) == len(expected)
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_count_tokens_uses_the_models_bpe(model: LocalModel) -> None:
+    assert model.count_tokens("Who won the match?") > 0
+    assert model.count_tokens("") == 0
+    assert model.count_tokens(" the") == 1  # merged: Ġ t -> Ġt, h e -> he, Ġt he -> Ġthe
+    assert model.count_tokens("xyz") == 3  # no merges: one byte token each
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_context_overflow_is_a_model_error(model: LocalModel) -> None:
+    long_text = "zq " * 400  # about 800 tokens: no merges apply
+    with pytest.raises(ModelError) as info:
+        model.chat_stream([{"role": "user", "content": long_text}], max_tokens=8, temperature=0)
+    message = _assert_one_line(info.value)
+    assert "does not fit the model context of 512" in message
+    assert "lower --k or the prompt budget" in message
+    # A short prompt still overflows once the answer's tokens are reserved.
+    with pytest.raises(ModelError, match="does not fit the model context of 512"):
+        model.chat(MESSAGES, max_tokens=500, temperature=0.0)
+    # The model is still usable afterwards.
+    assert model.chat(MESSAGES, max_tokens=4, temperature=0.0) is not None
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_llama_cpps_own_context_error_is_translated(model: LocalModel) -> None:
+    # Skip the pre-check to hit llama-cpp-python's ValueError("Requested tokens (N) exceed ...").
+    stream = model._stream(
+        [{"role": "user", "content": "zq " * 400}], max_tokens=8, temperature=0.0
+    )
+    with pytest.raises(ModelError) as info:
+        next(stream)
+    assert "does not fit the model context of 512" in _assert_one_line(info.value)
+    assert model.count_tokens("lock released") > 0
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_a_template_that_refuses_is_a_model_error(model: LocalModel) -> None:
+    with pytest.raises(ModelError, match="chat template of model tiny rejected"):
+        model.format_prompt([{"role": "user"}])  # no content: the template fails
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_context_is_capped_at_the_training_context(tiny_gguf: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    big = LocalModel.load(tiny_gguf, threads=1, n_ctx=4096, seed=0)
+    try:
+        assert big.n_ctx_train == 2048
+        assert big.n_ctx == 2048
+    finally:
+        big.close()
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_calls_are_serialised_across_threads(model: LocalModel) -> None:
+    expected = model.chat(MESSAGES, max_tokens=16, temperature=0.0)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            for _ in range(3):
+                results.append(model.chat(MESSAGES, max_tokens=16, temperature=0.0))
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    assert results == [expected] * 9
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_abandoned_stream_releases_the_model(model: LocalModel) -> None:
+    stream = model.chat_stream(MESSAGES, max_tokens=24, temperature=0.0)
+    next(iter(stream))
+    stream.close()  # type: ignore[attr-defined]
+    assert model.count_tokens("still usable") > 0
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_get_model_loads_once_per_file_and_context(tiny_gguf: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    try:
+        first = get_model(tiny_gguf, threads=1, n_ctx=512, seed=0)
+        assert get_model(tiny_gguf.parent / "." / tiny_gguf.name, 1, 512, 0) is first
+        assert get_model(tiny_gguf, 1, 768, 0) is not first
+    finally:
+        unload_models()
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_llama_cpp_rejecting_a_file_is_a_one_line_model_error(tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    gguf = pytest.importorskip("gguf")
+    path = tmp_path / "empty-llama.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")  # valid GGUF, but no hyperparameters/tensors
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    assert resolve_model_path(str(path)) == path  # structurally fine
+    with pytest.raises(ModelError) as info:
+        LocalModel.load(path, threads=1, n_ctx=256, seed=0)
+    assert _assert_one_line(info.value).startswith(f"cannot load model {path}")
+
+
+# --------------------------------------------------------------------------- bad files and specs
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(ModelError) as info:
+        resolve_model_path(str(missing))
+    assert "missing" in _assert_one_line(info.value)
+    with pytest.raises(ModelError, match="missing"):
+        LocalModel.load(missing, threads=1, n_ctx=256, seed=0)
+
+
+def test_text_file_renamed_gguf(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.gguf"
+    fake.write_text("these are not weights\n" * 10)
+    with pytest.raises(ModelError) as info:
+        resolve_model_path(str(fake))
+    assert "not a GGUF file" in _assert_one_line(info.value)
+    with pytest.raises(ModelError, match="not a GGUF file"):
+        LocalModel.load(fake, threads=1, n_ctx=256, seed=0)
+
+
+@pytest.mark.parametrize("keep", [100, 10, 0.5, -1])
+def test_truncated_copy(tiny_gguf: Path, tmp_path: Path, keep: float) -> None:
+    data = tiny_gguf.read_bytes()
+    n = (
+        int(len(data) * keep)
+        if isinstance(keep, float)
+        else (len(data) + keep if keep < 0 else keep)
+    )
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(data[:n])
+    with pytest.raises(ModelError) as info:
+        resolve_model_path(str(cut))
+    assert "truncated" in _assert_one_line(info.value)
+    with pytest.raises(ModelError, match="truncated"):
+        LocalModel.load(cut, threads=1, n_ctx=256, seed=0)
+
+
+def test_directory_is_not_a_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a file"):
+        resolve_model_path(str(tmp_path))
+
+
+def test_complete_file_resolves(tiny_gguf: Path) -> None:
+    assert resolve_model_path(f"  {tiny_gguf}  ") == tiny_gguf
+
+
+def test_hf_spec_without_network(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    constants = pytest.importorskip("huggingface_hub.constants")
+    # huggingface_hub reads its environment at import; patch it in case it is already loaded.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    spec = "hf:nobody-here/no-such-repo-rag-test/none.Q4_K_M.gguf"
+    with pytest.raises(ModelError) as info:
+        resolve_model_path(spec)
+    message = _assert_one_line(info.value)
+    assert message.startswith(f"cannot download {spec}: no network (")
+    assert message.endswith("download the file yourself and pass its path")
+
+
+def test_hf_spec_uses_the_cache_offline(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_gguf: Path
+) -> None:
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo_dir = tmp_path / "models--someone--tiny-GGUF"
+    (repo_dir / "refs").mkdir(parents=True)
+    (repo_dir / "refs" / "main").write_text(commit)
+    cached = repo_dir / "snapshots" / commit / "tiny.gguf"
+    cached.parent.mkdir(parents=True)
+    shutil.copyfile(tiny_gguf, cached)
+    assert resolve_model_path("hf:someone/tiny-GGUF/tiny.gguf") == cached
+
+
+@pytest.mark.parametrize(
+    "spec", ["hf:", "hf:owner", "hf:owner/repo", "hf:owner/repo/model.bin", "hf:o/r/../x.gguf", " "]
+)
+def test_malformed_specs_are_input_errors(spec: str) -> None:
+    with pytest.raises(InputError):
+        resolve_model_path(spec)
+
+
+# --------------------------------------------------------------------------- sizing and imports
+
+
+def test_context_size_for() -> None:
+    assert context_size_for(768, 192) == 1280  # 768 + 192 + 256 = 1216, rounded up
+    assert context_size_for(512, 128, overhead=128) == 768
+    assert context_size_for(1, 1, overhead=0) == 256
+    assert all(context_size_for(b, 100) % 256 == 0 for b in range(1, 2000, 37))
+    with pytest.raises(InputError):
+        context_size_for(0, 100)
+
+
+def test_importing_rag_llm_does_not_import_llama_cpp() -> None:
+    code = (
+        "import sys, rag.llm; "
+        "heavy = [m for m in ('llama_cpp', 'huggingface_hub', 'jinja2') if m in sys.modules]; "
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_script_runs_as_a_cli(tmp_path: Path) -> None:
+    pytest.importorskip("gguf")
+    out = tmp_path / "cli.gguf"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "make_tiny_gguf.py"), str(out), "--seed", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert resolve_model_path(str(out)) == out
+    copy = tmp_path / "copy.gguf"
+    shutil.copyfile(out, copy)
+    assert copy.read_bytes()[:4] == b"GGUF"
