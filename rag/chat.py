@@ -90,6 +90,22 @@ _NOT_ENTITIES = {
     "December",
     "Yes",
     "No",
+    "Did",
+    "Does",
+    "Do",
+    "Is",
+    "Are",
+    "Was",
+    "Were",
+    "Has",
+    "Have",
+    "Had",
+    "Can",
+    "Could",
+    "Will",
+    "Would",
+    "Should",
+    "According",
 }
 _ORG_WORDS = re.compile(
     r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"

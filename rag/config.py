@@ -79,6 +79,11 @@ class Settings:
         settings.validate()
         return settings
 
+    def __post_init__(self) -> None:
+        # Accept plain strings for paths (from code or JSON) and store them as Paths.
+        object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
+        object.__setattr__(self, "sources", tuple(Path(p).expanduser() for p in self.sources))
+
     def validate(self) -> None:
         if self.threads < 1:
             raise InputError("threads must be at least 1")

@@ -1,0 +1,50 @@
+"""Rule-based follow-up rewriting (no model)."""
+
+from __future__ import annotations
+
+from rag.chat import entities, standalone_question, strip_citations
+
+LONG_ANSWER = (
+    "Mr Al Sudani, who took office in October 2022, was the nominee of the "
+    "Iran-aligned Co-ordination Framework, the largest political group. [¶13]"
+)
+
+
+def test_first_question_is_unchanged() -> None:
+    assert standalone_question("  Who leads it? ", []) == "Who leads it?"
+
+
+def test_person_pronoun_takes_the_person_from_the_previous_turn() -> None:
+    history = [("Who is Iraq's prime minister?", "Mohammed Shia Al Sudani [¶4]")]
+    assert standalone_question("When did he take office?", history) == (
+        "When did Mohammed Shia Al Sudani take office?"
+    )
+
+
+def test_group_reference_takes_an_organisation_not_a_month_or_person() -> None:
+    history = [("Who nominated Al Sudani?", LONG_ANSWER)]
+    assert standalone_question("How many seats does that group hold?", history) == (
+        "How many seats does Iran-aligned Co-ordination Framework hold?"
+    )
+
+
+def test_possessive_and_chained_references() -> None:
+    history = [
+        ("Which group attacked Israel on October 7?", "Hamas"),
+        ("When was it formed?", "in the late 1980s"),
+    ]
+    assert (
+        standalone_question("Who backed its founders?", history) == "Who backed Hamas’s founders?"
+    )
+
+
+def test_without_an_entity_the_previous_question_is_context() -> None:
+    history = [("Did the government rein in the militias?", "No, it tried but failed")]
+    rewritten = standalone_question("And what did they do next?", history)
+    assert rewritten == "What did they do next? (Did the government rein in the militias?)"
+
+
+def test_helpers() -> None:
+    assert strip_citations("A claim [¶3]. Another [doc ¶12]") == "A claim. Another"
+    assert ("Hadi Jalo Marie", False) in entities("analyst Hadi Jalo Marie said")
+    assert all(span != "Iran-backed" for span, _ in entities("the Iran-backed militias"))
