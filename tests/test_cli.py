@@ -190,3 +190,16 @@ def test_eval_json_and_bad_gold_files(tmp_path: Path, article_index_dir: Path) -
     assert "missing field" in one_line_error(
         run_rag("eval", "--gold", str(gold), index_dir=article_index_dir), 2
     )
+
+
+def test_broken_onnx_encoder_falls_back_to_sentence_transformers(
+    tmp_path: Path, article_index_dir: Path
+) -> None:
+    index_dir = tmp_path / "index"
+    shutil.copytree(article_index_dir, index_dir, symlinks=True)
+    model = index_dir / "current" / "query_encoder" / "model.onnx"
+    model.write_bytes(model.read_bytes()[:1000])
+    done = run_rag("ask", "who nominated Al Sudani?", "--json", index_dir=index_dir)
+    assert done.returncode == 0, done.stderr
+    assert "using sentence-transformers" in done.stderr and "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["citations"][0]["paragraph"] == 13
