@@ -107,7 +107,7 @@ _NOT_ENTITIES = {
     "Should",
     "According",
 }
-_ORG_WORDS = re.compile(
+ORGANISATION = re.compile(
     r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"
     r"Front|Alliance|Coalition|Brigades?|Hezbollah|Hamas|ISIS|Organi[sz]ation|"
     r"Union|Committee|Agency|Government|Parliament|Reuters|National)\b"
@@ -120,6 +120,9 @@ _TITLE = re.compile(
     r"\b(?:Mr|Mrs|Ms|Dr|Prime Minister|President|spokesman|chairman|minister)\s+$", re.IGNORECASE
 )
 _ADJECTIVE = re.compile(r"[A-Z][\w]*-[a-z][\w-]*")  # "Iran-backed", "Tehran-allied"
+_ELLIPTICAL = re.compile(r"^\s*(what|how) about\b", re.IGNORECASE)
+_TITLE_WORDS = re.compile(r"^.*\b(?:Minister|President|Secretary|Chairman|Spokesman|General|"
+                          r"Ambassador|Governor|Mr|Mrs|Ms|Dr)\.?\s+")
 _CITATION = re.compile(r"\s*\[[^\]]*¶\d+\]")
 
 
@@ -145,8 +148,15 @@ def entities(text: str) -> list[tuple[str, bool]]:
     return found
 
 
-def _is_person(span: str, titled: bool) -> bool:
-    if _ORG_WORDS.search(span) or (_PLACE_WORDS.fullmatch(span)):
+def name_part(span: str) -> str:
+    """A person's name without the title in front: "Iraqi Prime Minister X Y" -> "X Y"."""
+    name = _TITLE_WORDS.sub("", span)
+    return name if name else span
+
+
+def is_person(span: str, titled: bool) -> bool:
+    """Whether a capitalised span looks like a person's name (not an organisation or place)."""
+    if ORGANISATION.search(span) or (_PLACE_WORDS.fullmatch(span)):
         return False
     return titled or len(span.split()) >= 2
 
@@ -159,13 +169,13 @@ def _pick(
     if ref in {"he", "she", "him", "his", "her"} or ref.endswith(
         ("man", "woman", "person", "official")
     ):
-        return next((span for span, titled in asked + answer if _is_person(span, titled)), None)
+        return next((span for span, titled in asked + answer if is_person(span, titled)), None)
     things = [
         span
         for span, titled in answer + asked
-        if not _is_person(span, titled) and not _PLACE_WORDS.fullmatch(span)
+        if not is_person(span, titled) and not _PLACE_WORDS.fullmatch(span)
     ]
-    organisations = [span for span in things if _ORG_WORDS.search(span)]
+    organisations = [span for span in things if ORGANISATION.search(span)]
     return next(iter(organisations or things), None)
 
 
@@ -190,7 +200,11 @@ def _resolve(question: str, previous_question: str, previous_answer: str) -> str
     context = strip_citations(previous_question)
     match = _REFERENCE.search(stripped)
     if match is None:
-        if stripped != question or len(question.split()) <= 4:
+        # Only an elliptical follow-up ("And the year?", "What about Erbil?") borrows the
+        # previous question; a question that names its own subject stands as asked.
+        words = question.split()
+        short_and_unnamed = len(words) <= 3 and not any(w[:1].isupper() for w in words[1:])
+        if stripped != question or _ELLIPTICAL.match(question) or short_and_unnamed:
             return f"{stripped} ({context})"
         return question
     referent = _pick(match.group(), entities(strip_citations(previous_answer)), entities(context))

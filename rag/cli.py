@@ -77,8 +77,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _answering(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+def _answering(p: argparse.ArgumentParser, json_output: bool = True) -> None:
+    """Options of every command that answers questions (`json_output`: offer --json)."""
+    if json_output:
+        p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--k", type=int, default=None, help="paragraphs retrieved and cited at most")
     p.add_argument(
         "--model",
@@ -217,11 +219,12 @@ def _answer(
     from rag.results import Answer
 
     streamed = False
+    live = not as_json and out.isatty()  # piped output gets only the checked answer
     answer: Answer | None = None
     for item in pipeline.stream(question, history):
         if isinstance(item, Answer):
             answer = item
-        elif not as_json:
+        elif live:
             out.write(item)
             out.flush()
             streamed = True

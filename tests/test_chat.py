@@ -48,3 +48,23 @@ def test_helpers() -> None:
     assert strip_citations("A claim [¶3]. Another [doc ¶12]") == "A claim. Another"
     assert ("Hadi Jalo Marie", False) in entities("analyst Hadi Jalo Marie said")
     assert all(span != "Iran-backed" for span, _ in entities("the Iran-backed militias"))
+
+
+def test_a_question_with_its_own_subject_is_not_given_old_context() -> None:
+    history = [("When was the article updated?", "Updated: October 23, 2023 [¶24]")]
+    assert standalone_question("Who wrote this article?", history) == "Who wrote this article?"
+    assert standalone_question("What about Erbil?", history) == (
+        "What about Erbil? (When was the article updated?)")
+
+
+def test_name_part_drops_titles() -> None:
+    from rag.chat import name_part
+
+    assert name_part("Iraqi Prime Minister Mohammed Shia Al Sudani") == "Mohammed Shia Al Sudani"
+    assert name_part("Hadi Jalo Marie") == "Hadi Jalo Marie"
+
+
+def test_short_questions_borrow_context_only_when_they_name_nothing() -> None:
+    history = [("Who is the spokesman?", "Yahya Rasool [¶10]")]
+    assert standalone_question("What is Hamas?", history) == "What is Hamas?"
+    assert standalone_question("Since when?", history) == "Since when? (Who is the spokesman?)"

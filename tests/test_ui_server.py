@@ -1,0 +1,391 @@
+"""`rag serve` in a subprocess, used through gradio_client: answers, citations, follow-ups,
+abstention, limits, 20 concurrent questions, and what the server does not expose."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from .conftest import RAG, ROOT
+
+NOMINATED = "who nominated Al Sudani?"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rag_env(index_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_INDEX_DIR=str(index_dir), GRADIO_ANALYTICS_ENABLED="False",
+               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    return env
+
+
+def build_index(index_dir: Path, *sources: Path) -> Path:
+    """`rag index SOURCES` into index_dir."""
+    done = subprocess.run([*RAG, "index", *map(str, sources)], cwd=ROOT, env=rag_env(index_dir),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return index_dir
+
+
+@contextlib.contextmanager
+def serving(index_dir: Path, log_dir: Path, *extra: str, timeout: float = 120) -> Iterator[str]:
+    """Run `rag serve --port FREE`; yield the URL it prints; terminate it afterwards."""
+    port = free_port()
+    out, err = log_dir / f"serve-{port}.out", log_dir / f"serve-{port}.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen([*RAG, "serve", "--port", str(port), *extra], cwd=ROOT,
+                                   env=rag_env(index_dir), stdout=stdout, stderr=stderr)
+    try:
+        deadline = time.monotonic() + timeout
+        while not (found := re.search(r"http://\S+", out.read_text())):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"rag serve printed no URL (exit {process.poll()}):\n"
+                            f"{err.read_text()[-3000:]}")
+            time.sleep(0.1)
+        yield found.group()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(article_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serving(article_index_dir, tmp_path_factory.mktemp("serve")) as url:
+        yield url
+
+
+def client(url: str):
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def last_reply(result) -> str:
+    messages = result[0]
+    content = messages[-1]["content"]
+    return "".join(part.get("text", "") for part in content) if isinstance(content, list) \
+        else str(content)
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_prints_a_loopback_url_and_listens_only_there(server: str) -> None:
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", server)
+    port = int(server.rstrip("/").rsplit(":", 1)[1])
+    tcp = Path("/proc/net/tcp")
+    if not tcp.exists():
+        pytest.skip("no /proc/net/tcp to inspect listening sockets")
+    listening = [line.split()[1] for line in tcp.read_text().splitlines()[1:]
+                 if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port]
+    assert listening == [f"0100007F:{port:04X}"]
+
+
+@pytest.mark.slow
+def test_ask_api_returns_the_rag_ask_json_object(server: str, article_index_dir: Path) -> None:
+    result = client(server).predict(NOMINATED, api_name="/ask")
+    assert isinstance(result, dict)
+    assert "Co-ordination Framework" in result["answer"]
+    assert result["abstained"] is False
+    assert result["citations"][0]["paragraph"] == 13
+    quote = result["citations"][0]
+    assert quote["text"][quote["start"]:quote["end"]] == quote["quote"]
+    cli = subprocess.run([*RAG, "ask", NOMINATED, "--json"], cwd=ROOT,
+                         env=rag_env(article_index_dir), capture_output=True, text=True, check=True)
+    expected = json.loads(cli.stdout)
+    for answer in (result, expected):
+        answer.pop("timings_ms")
+    assert result == expected
+
+
+@pytest.mark.slow
+def test_unanswerable_question_abstains(server: str) -> None:
+    result = client(server).predict("Who wrote this article?", api_name="/ask")
+    assert result["abstained"] is True
+    assert result["citations"] == []
+    assert result["answer"] == "The article does not say."
+
+
+@pytest.mark.slow
+def test_bad_questions_are_refused_with_a_message(server: str) -> None:
+    from gradio_client.exceptions import AppError
+
+    c = client(server)
+    with pytest.raises(AppError, match="limit is 500"):
+        c.predict("why " * 200, api_name="/ask")
+    with pytest.raises(AppError, match="empty"):
+        c.predict("   ", api_name="/ask")
+    reply = last_reply(c.predict("x" * 600, api_name="/chat"))
+    assert "Cannot answer" in reply and "limit is 500" in reply
+
+
+@pytest.mark.slow
+def test_chat_follow_up_is_rewritten_per_session(server: str) -> None:
+    first = client(server)
+    reply = last_reply(first.predict("Who nominated Al Sudani?", api_name="/chat"))
+    assert "Co-ordination Framework" in reply and "[¶13]" in reply
+    assert "Understood as" not in reply
+    result = first.predict("When did he take office?", api_name="/chat")
+    reply = last_reply(result)
+    rewritten = re.search(r"<small>Understood as: (.*?)</small>", reply)
+    assert rewritten and "Al Sudani" in rewritten.group(1)
+    assert "October 2022" in reply
+    assert re.search(r"<mark>[^<]*took office in October 2022", reply)
+    assert len(result[0]) == 4  # two questions, two answers
+    article = result[1]
+    assert re.search(r'class="[^"]*rag-cited[^"]*"><span class="rag-num">¶13<', article)
+    # another browser session has its own conversation: nothing to follow up on
+    other = last_reply(client(server).predict("When did he take office?", api_name="/chat"))
+    assert "Understood as" not in other
+
+
+@pytest.mark.slow
+def test_chat_shows_abstention_as_such(server: str) -> None:
+    reply = last_reply(client(server).predict("Who wrote this article?", api_name="/chat"))
+    assert "No answer in the article" in reply and "The article does not say." in reply
+    assert "rag-sources" not in reply
+
+
+@pytest.mark.slow
+def test_twenty_concurrent_questions_all_answered_correctly(server: str) -> None:
+    expected = {
+        "Who nominated Al Sudani?": ("Co-ordination Framework", 13),
+        "How many US troops are in Iraq?": ("2,500", 22),
+        "Which bases were attacked?": ("Ain Al Asad", 8),
+        "Who wrote this article?": (None, None),
+    }
+    questions = [list(expected)[i % len(expected)] for i in range(20)]
+
+    def ask(question: str) -> tuple[str, dict]:
+        return question, client(server).predict(question, api_name="/ask")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(ask, questions))
+    elapsed = time.perf_counter() - started
+    assert len(results) == 20
+    for question, result in results:
+        assert result["question"] == question
+        phrase, paragraph = expected[question]
+        if phrase is None:
+            assert result["abstained"] is True
+        else:
+            assert phrase in result["answer"] and result["citations"][0]["paragraph"] == paragraph
+    assert elapsed < 60
+
+
+# --- what the server does not do -------------------------------------------------------------
+
+
+def status(url: str, data: bytes | None = None, headers: dict[str, str] | None = None) -> int:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@pytest.mark.slow
+def test_no_file_serving_uploads_or_analytics(server: str) -> None:
+    for path in ("gradio_api/file=/etc/passwd", f"gradio_api/file={ROOT / 'pyproject.toml'}",
+                 "gradio_api/proxy=http://example.com/", "monitoring", "gradio_api/runs"):
+        assert status(server + path) == 404, path
+    upload = status(server + "gradio_api/upload", b"--x--\r\n",
+                    {"Content-Type": "multipart/form-data; boundary=x"})
+    assert upload == 404
+    big = status(server + "gradio_api/queue/join", b"{" + b" " * 100_000 + b"}",
+                 {"Content-Type": "application/json"})
+    assert big == 413
+    with urllib.request.urlopen(server + "config", timeout=10) as response:
+        config = json.load(response)
+    assert config["analytics_enabled"] is False
+    named = client(server).view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert set(named) == {"/ask", "/chat"}
+
+
+@pytest.mark.slow
+def test_port_in_use_is_a_one_line_error(server: str, article_index_dir: Path) -> None:
+    port = server.rstrip("/").rsplit(":", 1)[1]
+    done = subprocess.run([*RAG, "serve", "--port", port], cwd=ROOT, env=rag_env(article_index_dir),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("error: cannot listen on 127.0.0.1:")
+
+
+# --- the command, without a server -----------------------------------------------------------
+
+
+def test_serve_is_registered_and_light() -> None:
+    done = subprocess.run([*RAG, "serve", "--help"], capture_output=True, text=True,
+                          check=True, timeout=60)
+    assert "--host" in done.stdout and "--port" in done.stdout and "7860" in done.stdout
+    assert "--json" not in done.stdout
+    probe = "import sys, ui.cli; print('gradio' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, cwd=ROOT)
+    assert loaded.stdout.strip() == "False"
+
+
+def test_loopback_detection() -> None:
+    from ui.cli import is_loopback
+
+    assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "192.168.1.5", "example.com"]))
+
+
+def test_non_loopback_host_warns(monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The handler, with the pipeline and the server stubbed out."""
+    import rag.cli
+    import rag.pipeline
+    import ui.cli
+
+    calls = []
+    pipeline = SimpleNamespace(mode_label="extractive")
+    app = SimpleNamespace(close=lambda verbose=True: calls.append("closed"))
+    fake_app = SimpleNamespace(build_app=lambda p: app,
+                               start=lambda a, host, port: f"http://127.0.0.1:{port}/")
+    monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
+    monkeypatch.setattr(rag.cli, "settings_from", lambda args: "settings")
+    monkeypatch.setattr(rag.pipeline.Pipeline, "open", staticmethod(lambda settings: pipeline))
+    monkeypatch.setattr(ui.cli, "_check_free", lambda host, port: None)
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ui.cli, "_serve_forever", interrupt)
+    for host, warned in (("0.0.0.0", True), ("127.0.0.1", False)):
+        args = SimpleNamespace(host=host, port=7999)
+        assert ui.cli.cmd_serve(args) == 0
+        out, err = capsys.readouterr()
+        assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
+        assert ("warning: listening on 0.0.0.0" in err) is warned
+    assert calls == ["closed", "closed"]
+
+
+def test_bad_port_is_refused_before_loading() -> None:
+    from rag.errors import InputError
+    from ui.cli import cmd_serve
+
+    with pytest.raises(InputError, match="--port"):
+        cmd_serve(SimpleNamespace(host="127.0.0.1", port=70000))
+
+
+# --- the handlers in-process, with a streaming (model-like) fake pipeline ---------------------
+
+
+class StreamingPipeline:
+    """Streams text pieces then an Answer, like generative mode; can fail mid-stream."""
+
+    mode = "llm"
+    mode_label = "llm: tiny.gguf"
+
+    def __init__(self, fail: bool = False) -> None:
+        from rag.documents import parse_text
+
+        text = ("Bridge opens\n\nThe mayor opened the bridge on Monday.\n\n"
+                "The city website showed <img src=x onerror=alert(1)> on its front page.\n")
+        self.index = SimpleNamespace(documents=[parse_text(text, "bridge")], multi_doc=False)
+        self.settings = SimpleNamespace(max_question_chars=80)
+        self.fail = fail
+        self.closed = False
+
+    def check_question(self, question: str) -> str:
+        from rag.pipeline import Pipeline
+
+        return str(Pipeline.check_question(self, question))  # type: ignore[arg-type]
+
+    def stream(self, question: str, history: list) -> Iterator[object]:
+        from rag.errors import ModelError
+        from rag.results import Answer, Citation
+
+        try:
+            yield "It showed <img src=x onerror=alert(1)> "
+            if self.fail:
+                raise ModelError("the model stopped")
+            yield "[¶3]"
+            paragraph = self.index.documents[0].paragraph(3)
+            citation = Citation("bridge", 3, paragraph.text, paragraph.text, 0,
+                                len(paragraph.text), 0.9)
+            yield Answer(question, question, "It showed <img src=x onerror=alert(1)>. [¶3]",
+                         [citation], False, "llm", model="tiny.gguf")
+        finally:
+            self.closed = True
+
+
+def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:
+    from ui.app import Chat, concurrency_limit
+
+    pipeline = StreamingPipeline()
+    assert concurrency_limit(pipeline) == 1  # one model call at a time
+    steps = list(Chat(pipeline).respond("  What did   the site show? ", None))
+    assert len(steps) == 1 + 2 + 1  # question shown, two pieces, final answer
+    messages, conversation, article, textbox = steps[-1]
+    assert textbox == ""
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    assert "What did the site show?" in messages[0]["content"]
+    partial = steps[1][0][-1]["content"]
+    assert "rag-pending" in partial and "&lt;img src=x onerror=alert(1)&gt;" in partial
+    final = messages[-1]["content"]
+    assert "rag-pending" not in final and "<img" not in final
+    assert '<span class="rag-cite">[¶3]</span>' in final and "<mark>" in final
+    assert conversation["turns"] == [("What did the site show?",
+                                      "It showed <img src=x onerror=alert(1)>. [¶3]")]
+    assert "rag-cited" in article and "<img" not in article
+    assert pipeline.closed
+
+
+def test_model_failure_mid_stream_is_a_message_not_a_crash() -> None:
+    from ui.app import Chat
+
+    pipeline = StreamingPipeline(fail=True)
+    messages, conversation, _, _ = list(Chat(pipeline).respond("What did it show?", None))[-1]
+    assert "Cannot answer" in messages[-1]["content"]
+    assert "the model stopped" in messages[-1]["content"]
+    assert conversation["turns"] == []  # a failed turn is not history
+
+
+def test_leaving_mid_stream_closes_the_model_stream() -> None:
+    from ui.app import Chat
+
+    pipeline = StreamingPipeline()
+    steps = Chat(pipeline).respond("What did it show?", None)
+    next(steps), next(steps)  # question shown, first piece streamed
+    steps.close()  # the browser went away
+    assert pipeline.closed
+
+
+def test_too_long_or_empty_questions_in_the_chat() -> None:
+    from ui.app import Chat
+
+    chat = Chat(StreamingPipeline())
+    messages, conversation, _, textbox = list(chat.respond("why " * 30, None))[-1]
+    assert "limit is 80" in messages[-1]["content"] and textbox == "why " * 30
+    assert len(messages[0]["content"]) < 200  # the question is shown cut
+    messages, _, _, _ = list(chat.respond("   ", conversation))[-1]
+    assert len(messages) == 2  # nothing added

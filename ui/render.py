@@ -1,0 +1,234 @@
+"""HTML for the web chat: answers with their sources, the article panel, the page title.
+
+Pure functions from `rag` records to HTML strings. Every text that comes from the article, the
+question or a model goes through `text()` (html.escape, plus `$` so no LaTeX renderer picks it
+up), so a document containing `<script>` shows as text; only the fixed markup written here is
+HTML. Chat messages are single HTML blocks without blank lines, so the chatbot's Markdown renderer
+passes them through untouched (Markdown is not applied inside an HTML block) and its sanitiser
+is a second line of defence, not the only one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rag.results import ABSTENTION
+
+# A citation marker as it appears in escaped answer text: [¶13] or [doc ¶13].
+_MARKER = re.compile(r"\[[^\[\]<>]{0,200}?¶\d+\]")
+_ROLE = re.compile(r"[a-z]{1,20}")
+
+
+def text(value: Any) -> str:
+    """Escape any text for HTML; newlines become <br> so no blank line ends an HTML block."""
+    escaped = html.escape(str(value), quote=True).replace("$", "&#36;")
+    return escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+
+
+def _with_markers(escaped: str) -> str:
+    return _MARKER.sub(lambda m: f'<span class="rag-cite">{m.group()}</span>', escaped)
+
+
+def quote_span(paragraph: str, quote: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where the quote sits in the paragraph: the given offsets when they hold the quote,
+    else the quote's first occurrence, else None (nothing to highlight)."""
+    if 0 <= start < end <= len(paragraph) and (not quote or paragraph[start:end] == quote):
+        return start, end
+    if quote:
+        found = paragraph.find(quote)
+        if found >= 0:
+            return found, found + len(quote)
+    return None
+
+
+def highlighted(paragraph: str, spans: Iterable[tuple[int, int]]) -> str:
+    """The paragraph escaped, with each (start, end) span wrapped in <mark>."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        start, end = max(0, start), min(len(paragraph), end)
+        if start >= end:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, position = [], 0
+    for start, end in merged:
+        out.append(text(paragraph[position:start]))
+        out.append(f"<mark>{text(paragraph[start:end])}</mark>")
+        position = end
+    out.append(text(paragraph[position:]))
+    return "".join(out)
+
+
+def marker(doc: str, number: int, multi_doc: bool) -> str:
+    return f"[{doc} ¶{number}]" if multi_doc else f"[¶{number}]"
+
+
+# --- chat messages ---------------------------------------------------------------------------
+
+
+def question_html(question: str) -> str:
+    return f'<div class="rag-question">{text(question)}</div>'
+
+
+def partial_html(answer_so_far: str) -> str:
+    """An answer still being generated."""
+    body = _with_markers(text(answer_so_far)) if answer_so_far else "…"
+    return (f'<div class="rag-answer rag-pending"><div class="rag-text">{body}'
+            '<span class="rag-cursor">▍</span></div></div>')
+
+
+def error_html(message: str) -> str:
+    return (f'<div class="rag-answer rag-error" role="alert"><strong>Cannot answer:</strong> '
+            f"{text(message)}</div>")
+
+
+def sources_html(citations: Sequence[Any], multi_doc: bool) -> str:
+    """Each cited paragraph with its supporting sentence highlighted."""
+    if not citations:
+        return ""
+    items = []
+    for citation in citations:
+        span = quote_span(citation.text, citation.quote, citation.start, citation.end)
+        body = highlighted(citation.text, [span] if span else [])
+        label = text(marker(citation.doc, citation.paragraph, multi_doc))
+        items.append(f'<li class="rag-source"><span class="rag-cite">{label}</span> {body}</li>')
+    return ('<div class="rag-sources"><div class="rag-sources-title">Sources</div>'
+            f'<ul class="rag-source-list">{"".join(items)}</ul></div>')
+
+
+def answer_html(answer: Any, multi_doc: bool) -> str:
+    """A finished answer: rewritten question (if any), text or abstention, notices, sources."""
+    parts = ['<div class="rag-answer">']
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        parts.append(f'<div class="rag-rewritten"><small>Understood as: '
+                     f"{text(answer.standalone_question)}</small></div>")
+    if answer.abstained:
+        parts.append('<div class="rag-abstained" role="note"><span class="rag-badge">'
+                     f"No answer in the article</span> {text(answer.text or ABSTENTION)}</div>")
+    else:
+        parts.append(f'<div class="rag-text">{_with_markers(text(answer.text))}</div>')
+    if getattr(answer, "fallback", None):
+        parts.append(f'<div class="rag-notice"><small>Notice: {text(answer.fallback)}'
+                     "</small></div>")
+    dropped = getattr(answer, "dropped", None) or []
+    if dropped:
+        n = len(dropped)
+        parts.append(f'<div class="rag-notice"><small>{n} generated sentence{"s" if n > 1 else ""}'
+                     " without support in the cited paragraphs removed.</small></div>")
+    parts.append(sources_html(answer.citations, multi_doc))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+# --- page parts ------------------------------------------------------------------------------
+
+
+def header_html(documents: Sequence[Any], mode_label: str) -> str:
+    """The title: the article's headline and date, and the answering mode."""
+    first = documents[0]
+    more = ""
+    if len(documents) > 1:
+        more = f' <span class="rag-more">and {len(documents) - 1} more article(s)</span>'
+    date = f'<span class="rag-date">{text(first.dateline)}</span>' if first.dateline else ""
+    return (
+        '<div class="rag-header">'
+        f'<h1 class="rag-title">{text(first.headline)}{more}</h1>'
+        f'<div class="rag-meta">{date}'
+        f'<span class="rag-mode" title="answering mode">mode: {text(mode_label)}</span>'
+        '<span class="rag-hint">Answers cite paragraphs as [¶N]; sources are quoted '
+        "under each answer.</span></div></div>"
+    )
+
+
+def article_html(documents: Sequence[Any], citations: Sequence[Any] = (),
+                 multi_doc: bool = False) -> str:
+    """The whole article, numbered, with the paragraphs cited by `citations` marked."""
+    cited: dict[tuple[str, int], list[Any]] = {}
+    for citation in citations:
+        cited.setdefault((citation.doc, citation.paragraph), []).append(citation)
+    parts = ['<div class="rag-article-title">The article</div><div class="rag-article">']
+    if cited:
+        labels = ", ".join(text(marker(doc, n, multi_doc)) for doc, n in cited)
+        parts.append(f'<div class="rag-article-note">Cited in the current answer: {labels}</div>')
+    else:
+        parts.append('<div class="rag-article-note">Paragraphs cited in an answer are marked '
+                     "here.</div>")
+    for document in documents:
+        if multi_doc:
+            parts.append(f'<div class="rag-doc-name">{text(document.name)}</div>')
+        for paragraph in document.paragraphs:
+            role = paragraph.role if _ROLE.fullmatch(paragraph.role or "") else "body"
+            mine = cited.get((document.name, paragraph.number), [])
+            spans = []
+            for citation in mine:
+                start, end = citation.start, citation.end
+                if citation.text != paragraph.text:  # locate the quote in this paragraph
+                    start, end = -1, -1
+                span = quote_span(paragraph.text, citation.quote, start, end)
+                if span:
+                    spans.append(span)
+            classes = f"rag-para rag-role-{role}" + (" rag-cited" if mine else "")
+            credit = getattr(paragraph, "credit", "")
+            credit_html = f' <span class="rag-credit">{text(credit)}</span>' if credit else ""
+            number = text(marker(document.name, paragraph.number, multi_doc).strip("[]"))
+            parts.append(
+                f'<p class="{classes}"><span class="rag-num">{number}</span> '
+                f"{highlighted(paragraph.text, spans)}{credit_html}</p>"
+            )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+CSS = """
+.rag-header h1.rag-title { font-size: 1.45rem; line-height: 1.3; margin: 0 0 .35rem 0; }
+.rag-header .rag-more { font-size: .9rem; font-weight: normal;
+  color: var(--body-text-color-subdued); }
+.rag-meta { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center;
+  font-size: .9rem; color: var(--body-text-color-subdued); }
+.rag-mode { border: 1px solid var(--border-color-primary); border-radius: 999px;
+  padding: 0 .6rem; font-family: var(--font-mono); font-size: .8rem; }
+.rag-answer .rag-text { line-height: 1.5; }
+.rag-cite { font-weight: 600; color: var(--color-accent); white-space: nowrap; }
+.rag-rewritten small { color: var(--body-text-color-subdued); font-size: .8rem;
+  font-style: italic; }
+.rag-rewritten { margin-bottom: .3rem; }
+.rag-abstained { padding: .4rem .6rem; border-left: 3px solid #d97706;
+  background: rgba(217, 119, 6, .08); border-radius: 4px; }
+.rag-badge { display: inline-block; font-size: .75rem; font-weight: 600; text-transform: uppercase;
+  letter-spacing: .03em; color: #b45309; margin-right: .4rem; }
+.rag-error { color: var(--error-text-color, #b91c1c); }
+.rag-notice small { color: var(--body-text-color-subdued); }
+.rag-sources { margin-top: .6rem; padding-top: .4rem;
+  border-top: 1px solid var(--border-color-primary); }
+.rag-sources-title { font-size: .75rem; font-weight: 600; text-transform: uppercase;
+  letter-spacing: .05em; color: var(--body-text-color-subdued); margin-bottom: .2rem; }
+ul.rag-source-list { list-style: none; padding-left: 0 !important; margin: 0 !important; }
+li.rag-source { font-size: .88rem; line-height: 1.45; margin: .25rem 0 !important;
+  padding-left: .5rem; border-left: 3px solid var(--color-accent-soft); }
+.rag-answer mark, .rag-article mark { background: #fde68a; color: inherit; padding: 0 .1em;
+  border-radius: 2px; }
+.rag-cursor { opacity: .6; }
+.rag-article { max-height: 680px; overflow-y: auto; padding-right: .4rem; font-size: .9rem; }
+.rag-article-title { font-size: .75rem; font-weight: 600; text-transform: uppercase;
+  letter-spacing: .05em; color: var(--body-text-color-subdued); margin: .2rem 0 .4rem 0; }
+.rag-article-note { font-size: .8rem; color: var(--body-text-color-subdued); margin-bottom: .5rem;
+  position: sticky; top: 0; z-index: 1; background: var(--block-background-fill);
+  padding: .15rem 0; }
+.rag-article p.rag-para { margin: 0 0 .55rem 0; line-height: 1.45; padding: .1rem .4rem;
+  border-left: 3px solid transparent; }
+.rag-article p.rag-cited { border-left-color: #f59e0b; background: rgba(245, 158, 11, .08); }
+.rag-num { font-family: var(--font-mono); font-size: .75rem; color: var(--body-text-color-subdued);
+  margin-right: .25rem; }
+.rag-role-headline { font-weight: 700; font-size: 1rem; }
+.rag-role-standfirst { font-style: italic; }
+.rag-role-caption { font-size: .82rem; color: var(--body-text-color-subdued); }
+.rag-role-subheading { font-weight: 700; }
+.rag-role-dateline { font-size: .82rem; color: var(--body-text-color-subdued); }
+.rag-credit { font-size: .75rem; color: var(--body-text-color-subdued); }
+.rag-doc-name { font-family: var(--font-mono); font-size: .8rem; margin: .6rem 0 .3rem 0; }
+"""
