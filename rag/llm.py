@@ -44,6 +44,7 @@ GGUF_MAGIC = b"GGUF"
 GGUF_HEADER_SIZE = 24
 _DEFAULT_ALIGNMENT = 32
 _CTX_GRANULARITY = 256
+_UTF8_SLACK = 4  # tokens allowed past max_tokens to finish a UTF-8 character
 
 # GGUF metadata value types: fixed sizes in bytes; 8 is a string, 9 an array.
 _GGUF_SCALAR_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -171,8 +172,27 @@ def check_gguf_file(path: Path) -> None:
         raise ModelError(f"cannot read model file {path}: {_one_line(exc)}") from exc
 
 
-def _gguf_required_size(f: BinaryIO, size: int) -> int:
-    """Bytes a GGUF file must have according to its own tables (`f` is just past the magic)."""
+def gguf_context_length(path: Path) -> int | None:
+    """The training context length in a GGUF file's metadata (`<arch>.context_length`), if any.
+
+    Read before loading so llama.cpp is never asked for a larger context (it warns on stderr).
+    """
+    found: dict[str, int] = {}
+    try:
+        with Path(path).open("rb") as f:
+            if f.read(4) != GGUF_MAGIC:
+                return None
+            _gguf_required_size(f, Path(path).stat().st_size, found)
+    except (OSError, ModelError, _Truncated, struct.error):
+        return None
+    return found.get("context_length")
+
+
+def _gguf_required_size(f: BinaryIO, size: int, meta: dict[str, int] | None = None) -> int:
+    """Bytes a GGUF file must have according to its own tables (`f` is just past the magic).
+
+    When `meta` is given, an integer `*.context_length` value is stored in it.
+    """
 
     def read(n: int) -> bytes:
         data = f.read(n)
@@ -222,6 +242,8 @@ def _gguf_required_size(f: BinaryIO, size: int) -> int:
         vtype = u32()
         if key == b"general.alignment" and vtype == 4:
             alignment = u32() or _DEFAULT_ALIGNMENT
+        elif meta is not None and key.endswith(b".context_length") and vtype in (4, 10):
+            meta["context_length"] = u32() if vtype == 4 else u64()
         else:
             skip_value(vtype)
     data_size = 0
@@ -298,6 +320,9 @@ class LocalModel:
             raise ModelError(
                 f"cannot load model {path}: llama-cpp-python is not installed ({_one_line(exc)})"
             ) from exc
+        trained = gguf_context_length(path)
+        if trained is not None and 0 < trained < n_ctx:
+            n_ctx = trained
         try:
             llm = _open_llama(llama_cpp, path, threads=threads, n_ctx=n_ctx, seed=seed)
             n_ctx_train = int(llama_cpp.llama_model_n_ctx_train(llm.model))
@@ -386,7 +411,9 @@ class LocalModel:
         n_prompt = self.prompt_tokens(msgs)
         if n_prompt + max_tokens > self.n_ctx:
             raise self._overflow(n_prompt, max_tokens)
-        return self._stream(msgs, max_tokens=max_tokens, temperature=temperature)
+        return self._stream(
+            msgs, max_tokens=max_tokens, temperature=temperature, limit=n_prompt + max_tokens
+        )
 
     def chat(
         self, messages: Sequence[dict[str, str]], *, max_tokens: int, temperature: float
@@ -402,7 +429,12 @@ class LocalModel:
     # -- internals
 
     def _stream(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int,
+        temperature: float,
+        limit: int | None = None,
     ) -> Iterator[str]:
         with self._lock:
             chunks: Any = None
@@ -413,6 +445,7 @@ class LocalModel:
                     temperature=temperature,
                     seed=self._seed,
                     stream=True,
+                    logits_processor=None if limit is None else self._end_at(limit),
                 )
                 for chunk in chunks:
                     piece = chunk["choices"][0]["delta"].get("content")
@@ -429,6 +462,25 @@ class LocalModel:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+
+    def _end_at(self, limit: int) -> Any:
+        """A logits processor forcing end-of-generation once the context holds `limit` +
+        `_UTF8_SLACK` tokens. llama-cpp-python ignores `max_tokens` while the text ends in an
+        incomplete UTF-8 character, which random or broken models can keep doing until the
+        context is full; this bounds the answer whatever it generates."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        eos = int(self._llm.token_eos())
+        stop_at = limit + _UTF8_SLACK
+
+        def end(input_ids: Any, scores: Any) -> Any:
+            if eos >= 0 and len(input_ids) >= stop_at:
+                scores[:] = -np.inf
+                scores[eos] = 0.0
+            return scores
+
+        return LogitsProcessorList([end])
 
     def _overflow(self, n_prompt: int, max_tokens: int) -> ModelError:
         n_ctx = self.n_ctx

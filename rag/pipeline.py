@@ -61,7 +61,12 @@ class Pipeline:
         if settings.model:
             from rag.generate import GenerativeAnswerer
 
-            generator = GenerativeAnswerer.load(settings, index, embedder, progress)
+            try:
+                generator = GenerativeAnswerer.load(settings, index, embedder, progress)
+            except ModelError as exc:
+                if settings.on_model_error != "extractive":
+                    raise
+                progress(f"notice: {exc}; answering extractively instead")
         return cls(settings, index, embedder, generator)
 
     @property

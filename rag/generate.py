@@ -1,0 +1,233 @@
+"""Generative answers: a local GGUF model writes the answer, the citation check keeps it honest.
+
+`GenerativeAnswerer.answer` builds the prompt (rag.prompt) from the retrieved paragraphs, streams
+the model's text piece by piece (it is a generator: `yield` for each piece, `return` the final
+`Answer`), then checks every sentence against the paragraph it cites (rag.citations). The
+returned `Answer` has mode "llm", the model's name, the checked text with its markers, one
+verifiable citation per cited paragraph, and `dropped`: what the check removed and why.
+
+When nothing supported remains, the answer falls back to the extractive answerer on the same
+retrieval (`fallback` = "extractive: …"), or abstains if that abstains too (`fallback` =
+"abstained: …"). The model's own abstention sentence is an abstained answer, not a fallback. A
+`ModelError` while generating (a context overflow, a llama.cpp failure) is raised, unless the
+settings ask for the extractive answer instead (`on_model_error == "extractive"`), in which case
+the reason goes into `fallback` and the CLI prints it as a notice.
+
+`rewrite` turns a chat follow-up into a standalone question with the model, and falls back to
+the rules of rag.chat when the model's line does not look like a question.
+
+Any object with `name`, `count_tokens(text)` and `chat_stream(messages, max_tokens=…,
+temperature=…)` can stand in for the model (tests inject chosen answers that way).
+Not here: loading details (rag.llm), prompt wording (rag.prompt), the check itself.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any, Protocol
+
+from rag.chat import Turn, standalone_question, strip_citations
+from rag.citations import CitationChecker
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.errors import ModelError
+from rag.extractive import ExtractiveAnswerer
+from rag.index import Index
+from rag.prompt import build_prompt, neutralise
+from rag.results import ABSTENTION, Answer
+from rag.retrieval import Retrieval
+
+# llama.cpp may generate a few tokens past max_tokens to finish a UTF-8 character (rag.llm
+# bounds that at 4); keep room for them so a full-length answer never hits the context's end.
+ANSWER_OVERRUN = 8
+REWRITE_MAX_TOKENS = 48
+REWRITE_TURNS = 2  # earlier turns shown to the model when rewriting
+REWRITE_ANSWER_CHARS = 300
+REWRITE_MAX_GROWTH = 3  # a rewrite may be at most this many times longer than the question
+
+REWRITE_SYSTEM = (
+    "Rewrite the user's last question so that it can be understood without the conversation: "
+    "replace pronouns and vague references with the names they stand for, and change nothing "
+    "else. Reply with the rewritten question only, on one line."
+)
+
+
+class ChatModel(Protocol):
+    """What the answerer needs from a model (rag.llm.LocalModel, or a test double)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def chat_stream(
+        self, messages: Sequence[dict[str, str]], *, max_tokens: int, temperature: float
+    ) -> Iterator[str]: ...
+
+
+class GenerativeAnswerer:
+    def __init__(
+        self, model: ChatModel, settings: Settings, index: Index, embedder: Embedder
+    ) -> None:
+        self.model = model
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.checker = CitationChecker(index, embedder)
+        self.extractive = ExtractiveAnswerer(index, settings.abstain_threshold)
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings,
+        index: Index,
+        embedder: Embedder,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> GenerativeAnswerer:
+        """Resolve and load `settings.model` (one-line `ModelError` on any failure)."""
+        from rag.llm import context_size_for, get_model, resolve_model_path
+
+        path = resolve_model_path(settings.model)
+        n_ctx = context_size_for(settings.prompt_token_budget, settings.max_answer_tokens)
+        started = time.perf_counter()
+        model = get_model(path, threads=settings.threads, n_ctx=n_ctx, seed=settings.seed)
+        elapsed = time.perf_counter() - started
+        if elapsed > 1.0:  # only a load the user noticed is announced
+            progress(f"loaded model {model.name} in {elapsed:.1f} s (context {model.n_ctx})")
+        return cls(model, settings, index, embedder)
+
+    @property
+    def model_name(self) -> str:
+        return str(self.model.name)
+
+    # -- answering
+
+    def prompt_for(self, retrieval: Retrieval, standalone: str) -> Any:
+        """The prompt for a question (see rag.prompt.build_prompt), fitted to the context."""
+        n_ctx = getattr(self.model, "n_ctx", None)
+        answer_room = self.settings.max_answer_tokens + ANSWER_OVERRUN
+        room = None if n_ctx is None else int(n_ctx) - answer_room
+        return build_prompt(
+            standalone,
+            retrieval,
+            self.index,
+            self.model.count_tokens,
+            self.settings.prompt_token_budget,
+            context_room=room,
+            prompt_tokens=getattr(self.model, "prompt_tokens", None),
+        )
+
+    def answer(
+        self, retrieval: Retrieval, standalone: str, question: str
+    ) -> Generator[str, None, Answer]:
+        """Stream the model's answer to `standalone`; return the checked `Answer`."""
+        pieces: list[str] = []
+        try:
+            prompt = self.prompt_for(retrieval, standalone)
+            stream = self.model.chat_stream(
+                prompt.messages,
+                max_tokens=self.settings.max_answer_tokens,
+                temperature=self.settings.temperature,
+            )
+            try:
+                for piece in stream:
+                    pieces.append(piece)
+                    yield piece
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+        except ModelError as exc:
+            if self.settings.on_model_error != "extractive":
+                raise
+            fallback = self.extractive.answer(retrieval, standalone, question)
+            return self._llm_answer(
+                fallback, [], f"extractive: model {self.model_name} failed ({exc})"
+            )
+
+        shown = [h for h in retrieval.hits if (h.doc, h.paragraph) in set(prompt.shown)]
+        checked = self.checker.check(
+            "".join(pieces),
+            Retrieval(retrieval.question, retrieval.query_vector, shown, retrieval.elapsed_ms),
+            self.settings.support_threshold,
+        )
+        multi = self.index.multi_doc
+        if checked.kept or checked.abstained:
+            text = checked.text(multi)
+            answer = Answer(question, standalone, text, checked.citations, checked.abstained, "llm")
+            return self._llm_answer(answer, checked.dropped, None)
+        said = "".join(pieces).strip()
+        why = "the model's answer had no supported claims" if said else "the model said nothing"
+        fallback = self.extractive.answer(retrieval, standalone, question)
+        if fallback.abstained:
+            reason = f"abstained: {why} and the extractive answerer found no answer"
+        else:
+            reason = f"extractive: {why}"
+        return self._llm_answer(fallback, checked.dropped, reason)
+
+    def _llm_answer(
+        self, answer: Answer, dropped: list[dict[str, Any]], fallback: str | None
+    ) -> Answer:
+        answer.mode = "llm"
+        answer.model = self.model_name
+        answer.dropped = dropped
+        answer.fallback = fallback
+        return answer
+
+    # -- chat
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        """`question` made standalone by the model, or by rag.chat's rules if that fails."""
+        rules = standalone_question(question, history)
+        if not history:
+            return rules
+        conversation = []
+        for asked, answered in history[-REWRITE_TURNS:]:
+            said = strip_citations(answered)
+            if len(said) > REWRITE_ANSWER_CHARS:
+                said = said[:REWRITE_ANSWER_CHARS].rsplit(" ", 1)[0] + " …"
+            conversation.append(f"Question: {neutralise(asked)}\nAnswer: {neutralise(said)}")
+        messages = [
+            {"role": "system", "content": REWRITE_SYSTEM},
+            {
+                "role": "user",
+                "content": "Conversation:\n"
+                + "\n".join(conversation)
+                + f"\n\nLast question: {neutralise(question)}\nRewritten question:",
+            },
+        ]
+        try:
+            stream = self.model.chat_stream(
+                messages, max_tokens=REWRITE_MAX_TOKENS, temperature=0.0
+            )
+            try:
+                text = "".join(stream)
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+        except ModelError:
+            return rules
+        rewritten = sane_rewrite(text, question)
+        return rewritten if rewritten is not None else rules
+
+
+def sane_rewrite(text: str, question: str) -> str | None:
+    """The model's rewrite cleaned up, or None unless it looks like one standalone question."""
+    quotes = "\"'“”‘’`"
+    line = text.strip().strip(quotes).strip()
+    line = re.sub(r"^(rewritten question|question)\s*:\s*", "", line, flags=re.IGNORECASE)
+    line = line.strip().strip(quotes).strip()
+    if not line or "\n" in line or len(line) < 3:
+        return None
+    if len(line) > REWRITE_MAX_GROWTH * max(len(question.strip()), 10):
+        return None
+    if not line.endswith("?") or line.rstrip("?").strip().lower() == ABSTENTION.lower().rstrip("."):
+        return None
+    if any(bad in line for bad in ("<|", "|>", "¶", "[", "]")):
+        return None
+    if not re.search(r"[A-Za-z]{2}", line):
+        return None
+    return line
