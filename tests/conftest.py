@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -82,6 +84,27 @@ def pipeline(article_index_dir: Path):  # type: ignore[no-untyped-def]
 
     settings = Settings.load({"index_dir": article_index_dir}, env={})
     return Pipeline.open(settings, progress=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def tiny_script() -> ModuleType:
+    """scripts/make_tiny_gguf.py, imported from its path (scripts/ is not a package)."""
+    pytest.importorskip("gguf")
+    spec = importlib.util.spec_from_file_location(
+        "make_tiny_gguf", ROOT / "scripts" / "make_tiny_gguf.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_script: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random-weight GGUF (llama architecture) built once per session."""
+    pytest.importorskip("llama_cpp")
+    built: Path = tiny_script.build_tiny_gguf(tmp_path_factory.mktemp("llm") / "tiny.gguf", seed=0)
+    return built
 
 
 def run_rag(

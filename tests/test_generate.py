@@ -8,7 +8,6 @@ the end runs the same path on the real llama.cpp with the tiny random-weight GGU
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from rag.prompt import TEMPLATE_ALLOWANCE, build_prompt, neutralise, source_bloc
 from rag.results import ABSTENTION, Answer
 from rag.retrieval import Hit, Retrieval
 
-from .conftest import ROOT, FakeEmbedder
+from .conftest import FakeEmbedder
 from .test_citations import STORY, make_index
 
 QUESTION = "How much did the bridge cost?"
@@ -373,17 +372,6 @@ def test_open_with_a_broken_model_errors_or_falls_back(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- real llama.cpp
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("gguf")
-    spec = importlib.util.spec_from_file_location("tiny", ROOT / "scripts" / "make_tiny_gguf.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path: Path = module.build_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
-    return path
 
 
 @pytest.mark.slow  # real llama.cpp with the tiny random-weight model

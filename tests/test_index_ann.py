@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -21,11 +23,12 @@ def _synthetic_corpus() -> ModuleType:
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules["synthetic_corpus"] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
 
-def _build(tmp_path: Path, ann_min_vectors: int) -> tuple[Settings, dict]:  # type: ignore[type-arg]
+def _build(tmp_path: Path, ann_min_vectors: int) -> tuple[Settings, dict[str, Any]]:
     synthetic = _synthetic_corpus()
     corpus = synthetic.generate_corpus(800, seed=3)
     source = synthetic.write_corpus(corpus, tmp_path / "synthetic.txt")

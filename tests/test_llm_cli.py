@@ -9,7 +9,6 @@ one-line errors (exit code 5) or extractive fallback (with a notice) for broken 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pty
@@ -28,18 +27,6 @@ pytestmark = pytest.mark.slow
 QUESTION = "who nominated Al Sudani?"
 # One llama.cpp thread (ggml threads spin on a busy 2-core machine) and short answers.
 FAST = {"RAG_THREADS": "1", "RAG_MAX_ANSWER_TOKENS": "48"}
-
-
-@pytest.fixture(scope="module")
-def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("gguf")
-    pytest.importorskip("llama_cpp")
-    spec = importlib.util.spec_from_file_location("tiny", ROOT / "scripts" / "make_tiny_gguf.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    path: Path = module.build_tiny_gguf(tmp_path_factory.mktemp("gguf") / "tiny.gguf")
-    return path
 
 
 def ask(index_dir: Path, *args: str, env: dict[str, str] | None = None) -> Any:

@@ -6,7 +6,6 @@ counting, context checks, the one-line errors and the lazy import, not answer qu
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -30,29 +29,6 @@ MESSAGES = [
     {"role": "system", "content": "Answer briefly."},
     {"role": "user", "content": "Who won the match?"},
 ]
-
-
-def _import_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "make_tiny_gguf", ROOT / "scripts" / "make_tiny_gguf.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="session")
-def tiny_script() -> ModuleType:
-    pytest.importorskip("gguf")
-    return _import_script()
-
-
-@pytest.fixture(scope="session")
-def tiny_gguf(tiny_script: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("llm") / "tiny.gguf"
-    built: Path = tiny_script.build_tiny_gguf(path, seed=0)
-    return built
 
 
 @pytest.fixture(scope="module")
