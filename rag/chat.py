@@ -19,7 +19,7 @@ Turn = tuple[str, str]  # (question, answer text)
 PERSON_PRONOUNS = r"he|she|him|his|her"
 THING_PRONOUNS = r"they|them|their|it|its"
 DEMONSTRATIVE = (
-    r"(?:that|this|the|these|those) (?:group|groups|organisation|organization|party|"
+    r"(?:that|this|these|those) (?:group|groups|organisation|organization|party|"
     r"alliance|coalition|man|woman|person|official|base|city|country|militia|militias)"
 )
 _REFERENCE = re.compile(
@@ -65,10 +65,6 @@ _NOT_ENTITIES = {
     "His",
     "Her",
     "Its",
-    "Previous",
-    "Security",
-    "Attacks",
-    "Updated",
     "Monday",
     "Tuesday",
     "Wednesday",
@@ -109,20 +105,31 @@ _NOT_ENTITIES = {
 }
 ORGANISATION = re.compile(
     r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"
-    r"Front|Alliance|Coalition|Brigades?|Hezbollah|Hamas|ISIS|Organi[sz]ation|"
-    r"Union|Committee|Agency|Government|Parliament|Reuters|National)\b"
+    r"Front|Alliance|Coalition|Brigades?|Organi[sz]ation|Union|Committee|Agency|"
+    r"Government|Parliament|Institute|Association|Company|Corporation|Bank)\b"
 )
+# Country names: a pronoun such as "it" or "they" rarely means a whole country in a follow-up.
 _PLACE_WORDS = re.compile(
-    r"\b(Iraq|Iran|Israel|Gaza|Baghdad|Erbil|Tehran|Washington|US|USA|"
-    r"Syria|Lebanon|Najaf|Harir)\b"
+    r"\b(US|USA|UK|EU|America|Britain|China|Russia|France|Germany|India|Japan|Iraq|Iran|"
+    r"Israel|Syria|Lebanon|Turkey|Egypt|Ukraine|Pakistan|Afghanistan)\b"
 )
+# "it" in "is it true", "it is likely" is not a reference.
+_DUMMY_IT = re.compile(
+    r"\bit\s+(?:(?:is|was)\s+)?(?:true|possible|likely|clear|known|said|reported)\b",
+    re.IGNORECASE,
+)
+_PLURAL_SUBJECT = re.compile(r"\b(?:the|these|those)\s+\w+s\b", re.IGNORECASE)
+MAX_CONTEXT_CHARS = 160
+_BORROWED = re.compile(r"^.*? \((.*)\)$")
 _TITLE = re.compile(
     r"\b(?:Mr|Mrs|Ms|Dr|Prime Minister|President|spokesman|chairman|minister)\s+$", re.IGNORECASE
 )
 _ADJECTIVE = re.compile(r"[A-Z][\w]*-[a-z][\w-]*")  # "Iran-backed", "Tehran-allied"
 _ELLIPTICAL = re.compile(r"^\s*(what|how) about\b", re.IGNORECASE)
-_TITLE_WORDS = re.compile(r"^.*\b(?:Minister|President|Secretary|Chairman|Spokesman|General|"
-                          r"Ambassador|Governor|Mr|Mrs|Ms|Dr)\.?\s+")
+_TITLE_WORDS = re.compile(
+    r"^.*\b(?:Minister|President|Secretary|Chairman|Spokesman|General|"
+    r"Ambassador|Governor|Mr|Mrs|Ms|Dr)\.?\s+"
+)
 _CITATION = re.compile(r"\s*\[[^\]]*¶\d+\]")
 
 
@@ -139,6 +146,10 @@ def entities(text: str) -> list[tuple[str, bool]]:
             words = words[1:]
         span = " ".join(words).rstrip(".,;:’'")
         span = re.sub(r"[’']s$", "", span)
+        before = text[: match.start()].rstrip()
+        sentence_start = not before or before.endswith((".", "!", "?", ":", "“", '"'))
+        if sentence_start and len(words) == 1 and text[match.end() :].strip(" .?!"):
+            continue  # "Security forces …": a capital only because the sentence starts here
         if not span or span in _NOT_ENTITIES or len(span) < 2 or _ADJECTIVE.fullmatch(span):
             continue
         titled = bool(_TITLE.search(text[: match.start()])) or match.group().startswith(
@@ -193,12 +204,37 @@ def standalone_question(question: str, history: Sequence[Turn]) -> str:
     return _resolve(question, resolved_history[-1], history[-1][1])
 
 
+def _names_its_own_subject(question: str, reference: re.Match[str]) -> bool:
+    """Whether the pronoun can point inside the question: "Who is X and what did he say?",
+    "Why do the militias say they attack?". Such a question is left as asked."""
+    before = question[: reference.start()]
+    own = entities(before)
+    if reference.group().lower() in {"he", "she", "him", "his", "her"}:
+        return any(is_person(span, titled) for span, titled in own)
+    return bool(own) or bool(_PLURAL_SUBJECT.search(before))
+
+
 def _resolve(question: str, previous_question: str, previous_answer: str) -> str:
     question = question.strip()
     stripped = re.sub(r"^(and|so|but|also)\b[,\s]*", "", question, flags=re.IGNORECASE)
     stripped = stripped[:1].upper() + stripped[1:]
     context = strip_citations(previous_question)
-    match = _REFERENCE.search(stripped)
+    borrowed = _BORROWED.match(context)
+    if borrowed:  # the previous question was elliptical: share its subject, don't nest
+        context = borrowed.group(1)
+    if len(context) > MAX_CONTEXT_CHARS:
+        context = context[:MAX_CONTEXT_CHARS].rsplit(" ", 1)[0] + "…"
+    dummies = [m.span() for m in _DUMMY_IT.finditer(stripped)]
+    match = next(
+        (
+            m
+            for m in _REFERENCE.finditer(stripped)
+            if not any(a <= m.start() < b for a, b in dummies)
+        ),
+        None,
+    )
+    if match is not None and _names_its_own_subject(stripped, match):
+        return question
     if match is None:
         # Only an elliptical follow-up ("And the year?", "What about Erbil?") borrows the
         # previous question; a question that names its own subject stands as asked.

@@ -143,13 +143,10 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.pipeline import Pipeline
+    from rag.pipeline import Pipeline, check_question
 
     settings = settings_from(args)
-    if not args.question.strip():  # fail before any loading
-        from rag.errors import InputError
-
-        raise InputError("the question is empty")
+    check_question(args.question, settings.max_question_chars)  # fail before any loading
     pipeline = Pipeline.open(settings)
     answer = _answer(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
     if args.json:
@@ -176,18 +173,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
             break
         if not line.strip():
             continue
+        if not interactive and not args.json:  # a readable transcript when piped
+            print(f"> {line.strip()}", flush=True)
         try:
             answer = _answer(pipeline, line, history, as_json=args.json, out=sys.stdout)
         except RagError as exc:  # one bad line does not end the conversation
             if args.json:
-                print(json.dumps({"question": line.strip(), "error": str(exc)}), flush=True)
+                error = {"question": line.strip(), "error": str(exc)}
+                print(json.dumps(error, ensure_ascii=False), flush=True)
             else:
                 print(f"error: {exc}", file=sys.stderr, flush=True)
             continue
-        history.append((answer.standalone_question, answer.text))
+        # The rewriter resolves every earlier turn itself: keep what was actually asked.
+        history.append((answer.question, answer.text))
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
-        elif interactive:
+        else:
             print()
     return 0
 
@@ -237,7 +238,7 @@ def _answer(
 def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) -> None:
     bold = out.isatty() and os.environ.get("NO_COLOR") is None
     if answer.standalone_question != answer.question:
-        print(f"(understood as: {answer.standalone_question})", file=sys.stderr)
+        out.write(f"(understood as: {answer.standalone_question})\n")
     if streamed:
         out.write("\n")
         if answer.fallback or answer.dropped:

@@ -36,15 +36,17 @@ TYPE_MISSING_PENALTY = 0.3
 
 _MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
 _DATE = re.compile(
-    rf"\b{_MONTH}\b|\b(19|20)\d\d\b|\b\d{{1,2}}:\d\d\b|\b(Monday|Tuesday|Wednesday|"
+    rf"\b{_MONTH}\b|\b(19|20)\d\d\b|\b(19|20)?\d0s\b|\b\d{{1,2}}:\d\d\b|\b(Monday|Tuesday|Wednesday|"
     r"Thursday|Friday|Saturday|Sunday|yesterday|today|last week)\b"
 )
 _NUMBER = re.compile(
-    r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|"
+    r"\b\d[\d,.]*\b|\b(two|three|four|five|six|seven|eight|nine|ten|hundred|"
     r"thousand|million|dozens?)\b",
     re.IGNORECASE,
 )
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:Al\s+)?[A-Z][a-z]+)+\b")
+# A name: a capitalised word (or acronym) that does not begin the sentence, or a run of two or
+# more capitalised words anywhere ("Hadi Jalo Marie", "Reuters", "ISIS").
+_NAME = re.compile(r"(?<=\S\s)[A-Z][\w’'-]+|\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")
 
 
 @dataclass
@@ -78,8 +80,9 @@ def has_type(sentence: str, kind: str | None, question: str) -> bool:
     if kind == "date":
         return bool(_DATE.search(sentence))
     if kind == "name":
+        asked = question.lower()
         names = [m.group() for m in _NAME.finditer(sentence)]
-        return any(name.lower() not in question.lower() for name in names)
+        return any(name.lower() not in asked for name in names)
     return False
 
 
@@ -121,7 +124,7 @@ class ExtractiveAnswerer:
             for i, sentence in enumerate(paragraph.sentences):
                 dense = hit.sentence_dense.get(i, hit.dense)
                 searchable = labelled(paragraph, sentence.text)
-                share = max(self.coverage.share(question, searchable), paragraph_share * 0.8)
+                share = max(self.coverage.share(question, searchable), paragraph_share * 0.5)
                 typed = None if kind is None else has_type(sentence.text, kind, question)
                 fit = 0.0 if typed is None else (W_TYPE if typed else -W_TYPE)
                 score = W_DENSE * dense + W_COVERAGE * share + fit - W_RANK * rank

@@ -127,7 +127,38 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise IndexUnreadable(f"index in {root} has format {found!r}, expected {FORMAT_VERSION!r}")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise IndexUnreadable(f"index manifest in {root} is damaged ({problem})")
     return manifest
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is missing or malformed in a manifest of the right format, if anything."""
+    model, faiss_info, sources = (manifest.get(k) for k in ("model", "faiss", "sources"))
+    if not isinstance(model, dict) or not isinstance(model.get("dim"), int):
+        return "no model dimension"
+    if not isinstance(model.get("setting", ""), str) or not isinstance(model.get("name"), str):
+        return "no model name"
+    if not isinstance(faiss_info, dict) or faiss_info.get("type") not in ("flat", "hnsw"):
+        return "no FAISS index type"
+    if faiss_info["type"] == "hnsw" and not isinstance(faiss_info.get("ef_search"), int):
+        return "no HNSW efSearch"
+    if (
+        not isinstance(sources, list)
+        or not sources
+        or not all(
+            isinstance(s, dict)
+            and isinstance(s.get("path"), str)
+            and isinstance(s.get("sha256"), str)
+            for s in sources
+        )
+    ):
+        return "no list of sources"
+    encoder = manifest.get("query_encoder")
+    if encoder is not None and not isinstance(encoder, dict):
+        return "malformed query encoder entry"
+    return None
 
 
 def sources_of(settings: Settings) -> list[Path]:
@@ -189,7 +220,7 @@ def ensure_index(settings: Settings, progress: Progress = _quiet) -> Index:
         except IndexUnreadable as exc:
             reason = str(exc)
     progress(f"building the index ({reason})…")
-    build_index(settings, sources_of(settings), progress=progress)
+    build_index(settings, sources_of(settings), progress=progress, unless_fresh=True)
     return open_index(settings)
 
 
@@ -202,27 +233,36 @@ def build_index(
     *,
     progress: Progress = _quiet,
     embedder: Any = None,
+    unless_fresh: bool = False,
 ) -> Path:
-    """Parse, embed and index `sources`; atomically make the result the current index."""
+    """Parse, embed and index `sources`; atomically make the result the current index.
+
+    With `unless_fresh`, a build that another process finished while this one waited for the
+    lock is used as it is (two `rag ask` on a fresh machine build once).
+    """
     started = time.perf_counter()
     documents = load_documents([Path(p).resolve() for p in sources])
     units = units_for(documents)
-    progress(
-        f"indexing {len(documents)} document(s): {sum(len(d.paragraphs) for d in documents)}"
-        f" paragraphs, {len(units)} passages"
-    )
-    if embedder is None:
-        from rag.embedding import SentenceTransformerEmbedder
-
-        embedder = SentenceTransformerEmbedder.from_setting(
-            settings.embedding_model, threads=settings.threads
-        )
     builds = settings.index_dir / "builds"
     try:
         builds.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
     with _build_lock(settings.index_dir):
+        if unless_fresh and stale_reason(settings) is None:
+            with contextlib.suppress(IndexUnreadable):
+                open_index(settings)
+                return current_path(settings.index_dir).resolve()
+        progress(
+            f"indexing {len(documents)} document(s): {sum(len(d.paragraphs) for d in documents)}"
+            f" paragraphs, {len(units)} passages"
+        )
+        if embedder is None:
+            from rag.embedding import SentenceTransformerEmbedder
+
+            embedder = SentenceTransformerEmbedder.from_setting(
+                settings.embedding_model, threads=settings.threads
+            )
         _remove_leftovers(builds)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         tmp = builds / f".tmp-{stamp}"
@@ -267,11 +307,17 @@ def _write_vectors(vectors: np.ndarray, path: Path, settings: Settings) -> dict[
         index.add(vectors)
         build_s = time.perf_counter() - started
         ef_search, recall, sample = _tune_ef_search(index, vectors)
-        info.update(type="hnsw", m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION,
-                    ef_search=ef_search, recall_at_10=round(recall, 4),
-                    recall_sample=sample, recall_queries="midpoints of 2 corpus vectors",
-                    recall_target=HNSW_RECALL_TARGET,
-                    build_s=round(build_s, 3))
+        info.update(
+            type="hnsw",
+            m=HNSW_M,
+            ef_construction=HNSW_EF_CONSTRUCTION,
+            ef_search=ef_search,
+            recall_at_10=round(recall, 4),
+            recall_sample=sample,
+            recall_queries="midpoints of 2 corpus vectors",
+            recall_target=HNSW_RECALL_TARGET,
+            build_s=round(build_s, 3),
+        )
     else:
         index = faiss.IndexFlatIP(dim)
         index.add(vectors)

@@ -54,6 +54,14 @@ class Pipeline:
     def open(
         cls, settings: Settings, progress: Progress = _stderr, embedder: Embedder | None = None
     ) -> Pipeline:
+        if settings.model:  # a bad model path is reported before any index build
+            from rag.llm import resolve_model_path
+
+            try:
+                resolve_model_path(settings.model)
+            except ModelError:
+                if settings.on_model_error != "extractive":
+                    raise
         index = ensure_index(settings, progress)
         if embedder is None:
             embedder = query_embedder(settings, index, progress)
@@ -78,15 +86,7 @@ class Pipeline:
         return f"llm: {self.generator.model_name}" if self.generator is not None else "extractive"
 
     def check_question(self, question: str) -> str:
-        if not isinstance(question, str) or not question.strip():
-            raise InputError("the question is empty")
-        question = " ".join(question.split())
-        if len(question) > self.settings.max_question_chars:
-            raise InputError(
-                f"the question is {len(question)} characters long; the limit is "
-                f"{self.settings.max_question_chars}"
-            )
-        return question
+        return check_question(question, self.settings.max_question_chars)
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         if history and self.generator is not None:
@@ -131,6 +131,18 @@ class Pipeline:
             "answer": (time.perf_counter() - started) * 1000,
         }
         yield Traced(answer, retrieval)
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question with its white space tidied; InputError when empty or too long."""
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("the question is empty")
+    question = " ".join(question.split())
+    if len(question) > max_chars:
+        raise InputError(
+            f"the question is {len(question)} characters long; the limit is {max_chars}"
+        )
+    return question
 
 
 def query_embedder(settings: Settings, index: Index, progress: Progress = _stderr) -> Embedder:

@@ -68,3 +68,22 @@ def test_short_questions_borrow_context_only_when_they_name_nothing() -> None:
     history = [("Who is the spokesman?", "Yahya Rasool [¶10]")]
     assert standalone_question("What is Hamas?", history) == "What is Hamas?"
     assert standalone_question("Since when?", history) == "Since when? (Who is the spokesman?)"
+
+
+def test_questions_that_stand_alone_are_left_alone() -> None:
+    history = [("Who nominated Al Sudani?", LONG_ANSWER)]
+    for question in (
+        "Why do the militias say they attack US troops?",
+        "Is it true that Iraq has 329 seats?",
+        "Who is Hadi Jalo Marie and what did he say?",
+        "Where is the base at Harir?",
+    ):
+        assert standalone_question(question, history) == question
+
+
+def test_borrowed_context_does_not_nest_or_grow() -> None:
+    history = [("Who nominated Al Sudani?", LONG_ANSWER),
+               ("How many seats does that group hold?", "138 out of 329 seats [¶13]"),
+               ("And the year?", "October 2022 [¶13]")]
+    rewritten = standalone_question("What about the spokesman?", history)
+    assert rewritten.count("(") == 1 and len(rewritten) < 250

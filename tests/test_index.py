@@ -70,7 +70,10 @@ def test_changed_source_makes_the_index_stale(tmp_path: Path) -> None:
     assert stale_reason(settings.replace(embedding_model="/other")) is not None
 
 
-@pytest.mark.parametrize("damage", ["manifest", "vectors", "bm25", "documents", "format"])
+@pytest.mark.parametrize(
+    "damage",
+    ["manifest", "vectors", "bm25", "documents", "format", "no-model", "no-faiss", "bad-sources"],
+)
 def test_damaged_index_is_reported_unreadable(tmp_path: Path, damage: str) -> None:
     settings = settings_for(tmp_path)
     build = build_index(settings, [ARTICLE], embedder=FakeEmbedder())
@@ -84,10 +87,19 @@ def test_damaged_index_is_reported_unreadable(tmp_path: Path, damage: str) -> No
         (build / "documents.json").write_text("[{}]")
     else:
         manifest = json.loads((build / "manifest.json").read_text())
-        manifest["format"] = "rag-index v0"
+        if damage == "format":
+            manifest["format"] = "rag-index v0"
+        elif damage == "no-model":
+            del manifest["model"]
+        elif damage == "no-faiss":
+            del manifest["faiss"]
+        else:
+            manifest["sources"] = ["x"]
         (build / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexUnreadable):
         open_index(settings)
+    if damage not in ("vectors", "bm25", "documents"):  # the manifest itself is bad
+        assert stale_reason(settings) is not None
 
 
 def test_missing_source_is_a_one_line_error(tmp_path: Path) -> None:
