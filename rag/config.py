@@ -8,6 +8,7 @@ Nothing else in the package reads the environment for its behaviour.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -97,6 +98,16 @@ class Settings:
             raise InputError("on_model_error must be 'error' or 'extractive'")
         if self.max_question_chars < 1:
             raise InputError("max_question_chars must be at least 1")
+        for name in ("rrf_k", "ann_min_vectors", "max_answer_tokens"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1")
+        if self.prompt_token_budget < 32:
+            raise InputError("prompt_token_budget must be at least 32")
+        for name in ("abstain_threshold", "support_threshold", "temperature"):
+            if math.isnan(getattr(self, name)):
+                raise InputError(f"{name} must be a number")
+        if self.temperature < 0:
+            raise InputError("temperature must not be negative")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

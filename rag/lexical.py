@@ -210,7 +210,9 @@ class Bm25Index:
             params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
             num_docs = int(params["num_docs"])
         except (OSError, ValueError, KeyError) as exc:
-            raise IndexUnreadable(f"BM25 index in {folder} is unreadable: {exc}") from None
+            # numpy's own message suggests loading with pickle: never pass that advice on.
+            detail = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
+            raise IndexUnreadable(f"BM25 index in {folder} is unreadable ({detail})") from None
         columns = len(arrays[2]) - 1  # bm25s may list a token (the empty one) with no column
         vocab = {token: i for token, i in vocab.items() if 0 <= int(i) < columns}
         return cls(vocab, arrays[0], arrays[1], arrays[2], num_docs)

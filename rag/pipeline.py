@@ -146,20 +146,26 @@ def check_question(question: str, max_chars: int) -> str:
 
 
 def query_embedder(settings: Settings, index: Index, progress: Progress = _stderr) -> Embedder:
-    """The ONNX query encoder saved with the index, or sentence-transformers when unavailable."""
+    """The ONNX query encoder saved with the index; a missing or broken one is exported again
+    (once, a few seconds); sentence-transformers is the fallback when that fails too."""
     if settings.query_encoder == "onnx" and index.manifest.get("query_encoder"):
-        from rag.embedding_onnx import OnnxQueryEmbedder
+        from rag.embedding import resolve_model_dir
+        from rag.embedding_onnx import OnnxQueryEmbedder, export_query_encoder
 
+        folder = index.root / "query_encoder"
+        name = index.manifest["model"]["name"]
         try:
-            return OnnxQueryEmbedder.from_dir(
-                index.root / "query_encoder",
-                threads=settings.threads,
-                name=index.manifest["model"]["name"],
-            )
+            return OnnxQueryEmbedder.from_dir(folder, threads=settings.threads, name=name)
         except ModelError as exc:
+            progress(f"warning: {exc}; exporting it again…")
+        try:
+            model_dir, _ = resolve_model_dir(settings.embedding_model)
+            export_query_encoder(model_dir, folder, threads=settings.threads)
+            return OnnxQueryEmbedder.from_dir(folder, threads=settings.threads, name=name)
+        except (ModelError, OSError) as exc:
             progress(
-                f"warning: {exc}; using sentence-transformers (slower start), "
-                "run `rag index` to rebuild the fast encoder"
+                f"warning: cannot rebuild the query encoder ({exc}); "
+                "using sentence-transformers (slower start)"
             )
     elif settings.query_encoder == "onnx":
         progress("warning: the index has no ONNX query encoder; using sentence-transformers")

@@ -169,3 +169,25 @@ def test_multi_document_markers():
     article = render.article_html([document()], [cited], multi_doc=True)
     assert '<div class="rag-doc-name">bridge</div>' in article
     assert "bridge ¶2" in article
+
+
+def test_caption_credit_is_shown_once_in_small_print():
+    """A caption's text already ends with its credit: style it, do not repeat it."""
+    doc = parse_text("Bridge opens\n\nThe mayor cuts the ribbon in Testville, Iraq. Reuters\n\n"
+                     "The mayor said the bridge cost 12 million dollars.\n", "bridge")
+    caption = doc.paragraph(2)
+    assert caption.role == "caption" and caption.credit == "Reuters"
+    assert caption.text.endswith("Reuters")
+    html = render.article_html([doc])
+    assert html.count("Reuters") == 1
+    assert 'Testville, Iraq. <span class="rag-credit">Reuters</span></p>' in html
+    # a quote over the whole caption is marked without breaking the credit's markup
+    quote = caption.text
+    cited = Citation("bridge", 2, quote, caption.text, 0, len(quote), 0.9)
+    marked = render.article_html([doc], [cited])
+    assert marked.count("Reuters") == 1
+    assert ('<mark>The mayor cuts the ribbon in Testville, Iraq. </mark>'
+            '<span class="rag-credit"><mark>Reuters</mark></span></p>') in marked
+    # a credit that the text does not hold is still shown, once
+    alone = render.with_credit("A photo.", "AFP", [])
+    assert alone == 'A photo. <span class="rag-credit">AFP</span>'

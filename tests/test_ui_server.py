@@ -4,6 +4,7 @@ abstention, limits, 20 concurrent questions, and what the server does not expose
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -210,6 +212,20 @@ def status(url: str, data: bytes | None = None, headers: dict[str, str] | None =
         return int(exc.code)
 
 
+def chunked_post(url: str, chunks: list[bytes]) -> int:
+    """POST a JSON body with Transfer-Encoding: chunked (no Content-Length); the status."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("POST", parts.path, body=iter(chunks), encode_chunked=True,
+                           headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        response.read()
+        return int(response.status)
+    finally:
+        connection.close()
+
+
 @pytest.mark.slow
 def test_no_file_serving_uploads_or_analytics(server: str) -> None:
     for path in ("gradio_api/file=/etc/passwd", f"gradio_api/file={ROOT / 'pyproject.toml'}",
@@ -226,6 +242,15 @@ def test_no_file_serving_uploads_or_analytics(server: str) -> None:
     assert config["analytics_enabled"] is False
     named = client(server).view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert set(named) == {"/ask", "/chat"}
+
+
+@pytest.mark.slow
+def test_chunked_body_over_the_limit_is_refused(server: str) -> None:
+    """No Content-Length to check: the bytes received are counted."""
+    url = server + "gradio_api/call/ask"
+    big = [b'{"data": ["'] + [b"x" * 1024] * 200 + [b'"]}']  # 200 KB
+    assert chunked_post(url, big) == 413
+    assert chunked_post(url, [b'{"data": ', b'["Who nominated Al Sudani?"]}']) == 200
 
 
 @pytest.mark.slow
@@ -360,6 +385,42 @@ def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:
     assert pipeline.closed
 
 
+class RewritingPipeline(StreamingPipeline):
+    """Answers with a rewritten (standalone) question and records the history it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.histories: list[list] = []
+
+    def stream(self, question: str, history: list) -> Iterator[object]:
+        from rag.results import Answer
+
+        self.histories.append(list(history))
+        context = f" ({history[-1][0]})" if history else ""
+        yield Answer(question, question + context, f"Answer to {question}", [], False, "llm")
+
+
+def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
+    """The rewriter resolves earlier turns itself: feeding it rewritten questions would nest
+    their context ("(… (…))")."""
+    from ui.app import Chat
+
+    pipeline = RewritingPipeline()
+    chat = Chat(pipeline)
+    conversation = None
+    for question in ("Who opened the bridge?", "When?", "Why?"):
+        conversation = list(chat.respond(question, conversation))[-1][1]
+    assert pipeline.histories == [
+        [],
+        [("Who opened the bridge?", "Answer to Who opened the bridge?")],
+        [("Who opened the bridge?", "Answer to Who opened the bridge?"),
+         ("When?", "Answer to When?")],
+    ]
+    assert conversation is not None and [q for q, _ in conversation["turns"]] == [
+        "Who opened the bridge?", "When?", "Why?"]
+    assert "Understood as: Why? (When?)" in conversation["messages"][-1]["content"]
+
+
 def test_model_failure_mid_stream_is_a_message_not_a_crash() -> None:
     from ui.app import Chat
 
@@ -389,3 +450,43 @@ def test_too_long_or_empty_questions_in_the_chat() -> None:
     assert len(messages[0]["content"]) < 200  # the question is shown cut
     messages, _, _, _ = list(chat.respond("   ", conversation))[-1]
     assert len(messages) == 2  # nothing added
+
+
+def test_route_guard_counts_received_bytes() -> None:
+    """In-process: a body without Content-Length is cut off at the limit — a 413 (whatever the
+    app sends afterwards is dropped), or an abort once the app's response has started."""
+    import asyncio
+
+    from ui.app import MAX_BODY_BYTES, BodyTooLarge, RouteGuard
+
+    async def run(respond_first: bool) -> list[dict]:
+        chunks = [b"x" * 1024] * (MAX_BODY_BYTES // 1024 + 2)
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": chunks.pop(), "more_body": bool(chunks)}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        async def app(scope: dict, receive, send) -> None:
+            if respond_first:
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+            try:
+                while (await receive()).get("more_body"):
+                    pass
+            except BodyTooLarge:
+                if respond_first:
+                    raise
+                await send({"type": "http.response.start", "status": 400, "headers": []})
+                await send({"type": "http.response.body", "body": b"bad body"})
+
+        scope = {"type": "http", "path": "/gradio_api/call/ask", "headers": []}
+        await RouteGuard(app)(scope, receive, send)
+        return sent
+
+    sent = asyncio.run(run(respond_first=False))
+    assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [413]
+    assert sent[-1]["body"] == b"Request too large"
+    with pytest.raises(BodyTooLarge):
+        asyncio.run(run(respond_first=True))

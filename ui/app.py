@@ -70,7 +70,7 @@ def default_examples(pipeline: Any) -> list[str]:
 
 
 def new_conversation() -> dict[str, list[Any]]:
-    """Per-session state: the chat as shown, and the (standalone question, answer) turns."""
+    """Per-session state: the chat as shown, and the (question as asked, answer) turns."""
     return {"messages": [], "turns": []}
 
 
@@ -123,7 +123,9 @@ class Chat:
             yield *self._out(messages, turns), gr.skip(), ""
             return
         messages[-1] = _assistant(render.answer_html(answer, self.multi_doc))
-        turns.append((answer.standalone_question, answer.text))
+        # What the user typed, not the rewritten question: the rewriter resolves every earlier
+        # turn itself, and rewritten questions fed back in would nest their context.
+        turns.append((answer.question, answer.text))
         article = render.article_html(self.documents, answer.citations, self.multi_doc)
         yield *self._out(messages, turns), article, ""
 
@@ -235,27 +237,68 @@ BLOCKED_PREFIXES = (
 MAX_BODY_BYTES = 64 * 1024  # a question is at most a few KB of JSON
 
 
+class BodyTooLarge(Exception):
+    """Raised to the app when a request body grows past MAX_BODY_BYTES."""
+
+
 class RouteGuard:
-    """ASGI middleware: 404 for unused Gradio routes, 413 for oversized request bodies."""
+    """ASGI middleware: 404 for unused Gradio routes, 413 for oversized request bodies.
+
+    The body limit holds whether or not the request says its size: a Content-Length over the
+    limit is refused at once, and the bytes actually received are counted too (a chunked body
+    has no Content-Length), so reading past the limit answers 413 — or, if the app has already
+    started its response, aborts the request."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            path = scope.get("path", "")
-            if path.startswith(BLOCKED_PREFIXES):
-                await _plain(send, 404, b"Not found")
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path.startswith(BLOCKED_PREFIXES):
+            await _plain(send, 404, b"Not found")
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        try:
+            too_big = int(length) > MAX_BODY_BYTES
+        except ValueError:
+            too_big = True
+        if too_big:
+            await _plain(send, 413, b"Request too large")
+            return
+
+        received = 0
+        started = refused = False
+
+        async def counting_receive() -> dict[str, Any]:
+            nonlocal received, refused
+            message: dict[str, Any] = await receive()
+            if message.get("type") == "http.request":
+                received += len(message.get("body") or b"")
+                if received > MAX_BODY_BYTES:
+                    if started:
+                        raise BodyTooLarge  # too late for a 413: abort the request
+                    if not refused:
+                        refused = True
+                        await _plain(send, 413, b"Request too large")
+                    raise BodyTooLarge
+            return message
+
+        async def guarded_send(message: dict[str, Any]) -> None:
+            nonlocal started
+            if refused:  # the 413 is the response; whatever the app sends after it is dropped
                 return
-            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            try:
-                too_big = int(length) > MAX_BODY_BYTES
-            except ValueError:
-                too_big = True
-            if too_big:
-                await _plain(send, 413, b"Request too large")
-                return
-        await self.app(scope, receive, send)
+            if message.get("type") == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not refused:  # the 413 was not sent: the app's own error, or an abort
+                raise
 
 
 async def _plain(send: Any, status: int, body: bytes) -> None:

@@ -64,6 +64,20 @@ def highlighted(paragraph: str, spans: Iterable[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def with_credit(paragraph: str, credit: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The paragraph highlighted, its photo credit (if any) shown once, in small print. A
+    caption's text already ends with its credit (`Paragraph.credit` repeats those words), so
+    the tail is styled rather than the credit appended again; a credit missing from the text
+    is added after it."""
+    cut = len(paragraph) - len(credit)
+    if not credit or not paragraph.endswith(credit):
+        extra = f' <span class="rag-credit">{text(credit)}</span>' if credit else ""
+        return highlighted(paragraph, spans) + extra
+    head = highlighted(paragraph[:cut], [(s, min(e, cut)) for s, e in spans])
+    tail = highlighted(credit, [(max(s, cut) - cut, e - cut) for s, e in spans])
+    return f'{head}<span class="rag-credit">{tail}</span>'
+
+
 def marker(doc: str, number: int, multi_doc: bool) -> str:
     return f"[{doc} ¶{number}]" if multi_doc else f"[¶{number}]"
 
@@ -173,12 +187,10 @@ def article_html(documents: Sequence[Any], citations: Sequence[Any] = (),
                 if span:
                     spans.append(span)
             classes = f"rag-para rag-role-{role}" + (" rag-cited" if mine else "")
-            credit = getattr(paragraph, "credit", "")
-            credit_html = f' <span class="rag-credit">{text(credit)}</span>' if credit else ""
             number = text(marker(document.name, paragraph.number, multi_doc).strip("[]"))
             parts.append(
                 f'<p class="{classes}"><span class="rag-num">{number}</span> '
-                f"{highlighted(paragraph.text, spans)}{credit_html}</p>"
+                f"{with_credit(paragraph.text, getattr(paragraph, 'credit', ''), spans)}</p>"
             )
     parts.append("</div>")
     return "".join(parts)
