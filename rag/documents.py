@@ -126,7 +126,9 @@ _ABBREVIATIONS = {
     "a.m",
     "p.m",
 }
-_BOUNDARY = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s+[\"“‘(\[]?[A-Z0-9])")
+# A sentence ends at . ! ? … (and closing quotes) before white space and a capital or digit of
+# any script ([^\W_a-z] is any letter or digit that is not an ASCII lower-case letter).
+_BOUNDARY = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s+[\"“‘(\[]?[^\W_a-z])")
 
 
 def split_sentences(text: str) -> tuple[Sentence, ...]:
@@ -206,9 +208,18 @@ def _blocks(text: str, join_lines: bool) -> list[str]:
 
 
 def _hard_wrapped(parts: list[str]) -> bool:
-    lines = [line for p in parts for line in p.split("\n") if line.strip()]
-    multi_line_blocks = sum(1 for p in parts if len([x for x in p.split("\n") if x.strip()]) >= 3)
-    return bool(lines) and max(len(x) for x in lines) <= 100 and multi_line_blocks > 0
+    """Whether line breaks inside blocks fall mid-sentence (text wrapped at a fixed width), as
+    opposed to one short paragraph per line."""
+    inner_ends = [
+        lines[i].rstrip()
+        for block in parts
+        for lines in [[x for x in block.split("\n") if x.strip()]]
+        for i in range(len(lines) - 1)
+    ]
+    if len(inner_ends) < 2 or max(len(x) for x in inner_ends) > 100:
+        return False
+    mid_sentence = sum(1 for line in inner_ends if not TERMINAL.search(line))
+    return mid_sentence > len(inner_ends) / 2
 
 
 def _strip_markdown(block: str) -> tuple[str, int]:

@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from rag.documents import split_sentences
 from rag.index import Index
 from rag.lexical import tokenize
 from rag.passages import labelled
@@ -30,6 +31,7 @@ _SHAPE_WORDS = """what which who whom whose when where why how many much name na
     happen happened happens according article tell told describe mention mentioned one ones
     did do does done get got give given make made thing things people person"""
 QUESTION_WORDS = frozenset([*tokenize(_SHAPE_WORDS), *_SHAPE_WORDS.split()])
+MAX_QUOTE_CHARS = 400  # longer sentences are quoted in part
 SECOND_SENTENCE_RATIO = 0.85
 W_DENSE, W_COVERAGE, W_TYPE, W_RANK = 1.0, 0.5, 0.15, 0.05
 TYPE_MISSING_PENALTY = 0.3
@@ -161,21 +163,51 @@ class ExtractiveAnswerer:
             if other.paragraph != ranked[0].paragraph or other.doc != ranked[0].doc:
                 chosen.append(other)
                 break
-        citations = [self._citation(s) for s in chosen]
+        citations = [self._citation(s, retrieval.question) for s in chosen]
         multi = self.index.multi_doc
-        text = " ".join(
-            f"{s.text} {c.marker(multi)}" for s, c in zip(chosen, citations, strict=True)
-        )
+        text = " ".join(_shown(c) + f" {c.marker(multi)}" for c in citations)
         return Answer(question, standalone, text, citations, False, "extractive")
 
-    def _citation(self, sentence: ScoredSentence) -> Citation:
+    def _citation(self, sentence: ScoredSentence, question: str) -> Citation:
         paragraph = self.index.paragraph(sentence.doc, sentence.paragraph)
+        start, end = sentence.start, sentence.end
+        if end - start > MAX_QUOTE_CHARS:  # a run-on "sentence": quote the part that matches
+            start, end = _window(paragraph.text, start, end, self.coverage.content_words(question))
         return Citation(
             sentence.doc,
             sentence.paragraph,
-            sentence.text,
+            paragraph.text[start:end],
             paragraph.text,
-            sentence.start,
-            sentence.end,
+            start,
+            end,
             self.support(sentence),
         )
+
+
+def _shown(citation: Citation) -> str:
+    """The quote as it reads in an answer, with … where it was cut from a longer sentence."""
+    sentences = [
+        s
+        for s in split_sentences(citation.text)
+        if s.start <= citation.start and citation.end <= s.end
+    ]
+    whole = sentences[0] if sentences else None
+    lead = "…" if whole and citation.start > whole.start else ""
+    tail = "…" if whole and citation.end < whole.end else ""
+    return f"{lead}{citation.quote}{tail}"
+
+
+def _window(text: str, start: int, end: int, words: list[str]) -> tuple[int, int]:
+    """A span of at most MAX_QUOTE_CHARS inside text[start:end], at word boundaries, centred on
+    the first question word it contains (else its beginning)."""
+    lowered = text[start:end].lower()
+    hits = [lowered.find(w) for w in words if w and lowered.find(w) >= 0]
+    centre = start + (min(hits) if hits else 0)
+    lo = max(start, centre - MAX_QUOTE_CHARS // 3)
+    hi = min(end, lo + MAX_QUOTE_CHARS)
+    lo = max(start, hi - MAX_QUOTE_CHARS)
+    while lo > start and not text[lo - 1].isspace():
+        lo += 1
+    while hi < end and not text[hi].isspace():
+        hi -= 1
+    return lo, hi

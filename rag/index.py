@@ -41,7 +41,7 @@ from rag.errors import IndexUnreadable, ModelError, SourceError
 from rag.lexical import Bm25Index, build_bm25
 from rag.passages import Unit, units_for
 
-FORMAT_VERSION = "rag-index v2"
+FORMAT_VERSION = "rag-index v3"
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 # efSearch values tried in turn until the build-time recall@10 reaches the target. Retrieval asks
@@ -411,7 +411,7 @@ def _manifest(
             "passages": len(units),
         },
         "faiss": faiss_info,
-        "bm25": {"method": "lucene", "library": "bm25s", "tokenizer": "rag.lexical v1"},
+        "bm25": {"method": "lucene", "library": "bm25s", "tokenizer": "rag.lexical v2"},
         "query_encoder": encoder,
         "versions": versions,
     }

@@ -5,8 +5,10 @@
 numpy and scores a query by summing the matrix columns of its tokens — exactly what bm25s does
 — so the query path never imports bm25s or scipy (about 0.5 s of start-up).
 
-The tokenizer is deliberately plain: lower-case words and numbers, English stop words removed,
-a light suffix stemmer. It does not handle languages other than English.
+The tokenizer is deliberately plain: lower-case words and numbers (letters of any script), English
+stop words removed, a light English suffix stemmer. Other languages are tokenised but neither
+stemmed nor stripped of stop words, and scripts written without spaces (Chinese, Japanese) are
+not split into words.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ STOPWORDS = frozenset(
         "also",
     ]
 )
-_TOKEN = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
+_TOKEN = re.compile(r"[^\W_]+(?:[.,]\d+)*")  # letters of any script, and numbers like 2,500
 _FILES = ("data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy")
 
 

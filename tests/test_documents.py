@@ -110,3 +110,38 @@ def test_folders_expand_to_sorted_text_files(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("A\n\nBody.", encoding="utf-8")
     (tmp_path / "skip.json").write_text("{}", encoding="utf-8")
     assert [p.name for p in collect_sources([tmp_path])] == ["a.txt", "b.md"]
+
+
+def test_short_paragraphs_one_per_line_are_not_merged(tmp_path: Path) -> None:
+    path = tmp_path / "short.txt"
+    path.write_text(
+        "Headline here\nFirst short paragraph.\nSecond short one.\nThird short one.\n"
+        "Fourth short one.\n",
+        encoding="utf-8",
+    )
+    assert len(read_document(path).paragraphs) == 5
+
+
+def test_hard_wrapped_text_is_joined(tmp_path: Path) -> None:
+    path = tmp_path / "wrapped.txt"
+    path.write_text(
+        "Headline\n\nThis paragraph was wrapped at a\nfixed width by an editor so its\n"
+        "lines end mid-sentence.\n\nA second paragraph, also\nwrapped.\n",
+        encoding="utf-8",
+    )
+    texts = [p.text for p in read_document(path).paragraphs]
+    assert texts[1] == (
+        "This paragraph was wrapped at a fixed width by an editor so its lines end mid-sentence."
+    )
+
+
+def test_sentences_and_tokens_beyond_ascii() -> None:
+    from rag.lexical import tokenize
+
+    text = "Die Regierung tagte. Österreich stimmte zu. Él dijo que sí."
+    assert [s.text for s in split_sentences(text)] == [
+        "Die Regierung tagte.",
+        "Österreich stimmte zu.",
+        "Él dijo que sí.",
+    ]
+    assert "müller" in tokenize("Herr Müller sagte") and "київ" in tokenize("Київ")

@@ -140,3 +140,20 @@ def test_numpy_bm25_matches_bm25s(tmp_path: Path) -> None:
         tokens = [t for t in tokenize(question) if t in ours.vocab]
         expected = reference.get_scores(tokens) if tokens else np.zeros(len(texts))
         np.testing.assert_allclose(ours.scores(question), expected, rtol=1e-5)
+
+
+def test_run_on_sentences_are_quoted_in_part(tmp_path: Path) -> None:
+    story = tmp_path / "long.txt"
+    filler = " ".join(f"word{i}" for i in range(600))
+    story.write_text(
+        f"Headline\n\n{filler} the bridge opened on Friday {filler}\n", encoding="utf-8"
+    )
+    settings = settings_for(tmp_path)
+    build_index(settings, [story], embedder=FakeEmbedder())
+    index = open_index(settings)
+    retrieval = Retriever(index, FakeEmbedder()).retrieve("When did the bridge open?", 3)
+    answer = ExtractiveAnswerer(index, abstain_threshold=-10).answer(retrieval, "q", "q")
+    citation = answer.citations[0]
+    assert len(citation.quote) <= 400 and "bridge opened" in citation.quote
+    assert citation.text[citation.start : citation.end] == citation.quote
+    assert answer.text.startswith("…") and len(answer.text) < 420
