@@ -17,7 +17,10 @@ from typing import Any
 
 from rag.errors import InputError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
+# Paths default to the project checkout (an editable install, as the README sets up); an
+# installed copy (site-packages) uses the current directory instead.
+PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
 
 
 def _default_sources() -> tuple[Path, ...]:
@@ -98,11 +101,9 @@ class Settings:
             raise InputError("on_model_error must be 'error' or 'extractive'")
         if self.max_question_chars < 1:
             raise InputError("max_question_chars must be at least 1")
-        for name in ("rrf_k", "ann_min_vectors", "max_answer_tokens"):
+        for name in ("rrf_k", "ann_min_vectors", "max_answer_tokens", "prompt_token_budget"):
             if getattr(self, name) < 1:
                 raise InputError(f"{name} must be at least 1")
-        if self.prompt_token_budget < 32:
-            raise InputError("prompt_token_budget must be at least 32")
         for name in ("abstain_threshold", "support_threshold", "temperature"):
             if math.isnan(getattr(self, name)):
                 raise InputError(f"{name} must be a number")

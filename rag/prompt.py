@@ -65,13 +65,14 @@ def source_id(doc: str, number: int, multi_doc: bool) -> str:
 
 
 def system_prompt(multi_doc: bool, example_doc: str = "doc") -> str:
-    example = f"[{example_doc} ¶4]" if multi_doc else "[¶4]"
+    example = f"[{neutralise(example_doc)} ¶4]" if multi_doc else "[¶4]"
     return _SYSTEM.format(example=example, abstention=ABSTENTION)
 
 
 def source_block(paragraph: Paragraph, text: str, multi_doc: bool) -> str:
     """One paragraph between delimiters, its role (headline, caption…) as an attribute."""
-    ident = source_id(paragraph.doc, paragraph.number, multi_doc)
+    # A document name comes from a file name: it must not close the attribute or the tag.
+    ident = neutralise(source_id(paragraph.doc, paragraph.number, multi_doc)).replace('"', "”")
     role = ROLE_LABELS.get(paragraph.role)
     attribute = f' role="{role.lower()}"' if role else ""
     return f'<source id="{ident}"{attribute}>\n{neutralise(text)}\n</source>\n'

@@ -1,7 +1,8 @@
 """The records an answer is made of: `Citation` and `Answer`, and their JSON form.
 
-`Answer.to_dict()` is the `rag ask --json` contract of DESIGN.md; the CLI, the web chat's API and
-the evaluation all read answers through it. No logic about how answers are produced lives here.
+`Answer.to_dict()` is the `rag ask --json` contract (README, "Using it"); the CLI, the web
+chat's API and the evaluation all read answers through it. No logic about how answers are
+produced lives here.
 """
 
 from __future__ import annotations
