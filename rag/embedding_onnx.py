@@ -57,7 +57,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.errors import ModelError
+from rag.errors import ModelError, one_line
 
 if TYPE_CHECKING:
     import numpy as np
@@ -108,11 +108,6 @@ def edge_sha256(path: Path) -> str:
     return hashlib.sha256(head + tail).hexdigest()
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 240 else text[:237] + "…"
-
 
 # --- reading a sentence-transformers folder -------------------------------------------------------
 
@@ -121,7 +116,7 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"{path}: unreadable ({_one_line(exc)})") from None
+        raise ModelError(f"{path}: unreadable ({one_line(exc)})") from None
 
 
 def _pooling_mode(config: dict[str, Any], where: Path) -> str:
@@ -204,7 +199,7 @@ def export_query_encoder(model_dir: Path, out_dir: Path, *, threads: int) -> dic
             )
     except Exception as exc:
         raise ModelError(
-            f"cannot load embedding model {transformer_dir}: {_one_line(exc)}"
+            f"cannot load embedding model {transformer_dir}: {one_line(exc)}"
         ) from None
     model.eval()
     backend = getattr(hf_tokenizer, "backend_tokenizer", None)
@@ -407,7 +402,7 @@ def _export(
                 )
             return exporter, opset
         except Exception as exc:
-            errors.append(f"{exporter}: {_one_line(exc)}")
+            errors.append(f"{exporter}: {one_line(exc)}")
     raise ModelError(
         f"cannot export {model.config.model_type or 'this'} model to ONNX ({'; '.join(errors)}); "
         "set query_encoder = torch"
@@ -507,7 +502,7 @@ def read_encoder_config(out_dir: Path) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _broken(out_dir, f"{CONFIG_FILE} unreadable ({_one_line(exc)})") from None
+        raise _broken(out_dir, f"{CONFIG_FILE} unreadable ({one_line(exc)})") from None
     if not isinstance(config, dict) or config.get("kind") != ENCODER_KIND:
         raise _broken(out_dir, f"{CONFIG_FILE} is not a query encoder description")
     if config.get("format_version") != FORMAT_VERSION:
@@ -581,12 +576,12 @@ class OnnxQueryEmbedder:
             tokenizer = tokenizers.Tokenizer.from_file(str(out_dir / TOKENIZER_FILE))
             _configure(tokenizer, config["tokenizer"])
         except Exception as exc:
-            raise _broken(out_dir, f"{TOKENIZER_FILE} does not load ({_one_line(exc)})") from None
+            raise _broken(out_dir, f"{TOKENIZER_FILE} does not load ({one_line(exc)})") from None
         try:
             session = _session(out_dir / MODEL_FILE, threads)
         except Exception as exc:
             raise _broken(
-                out_dir, f"onnxruntime cannot load {MODEL_FILE} ({_one_line(exc)})"
+                out_dir, f"onnxruntime cannot load {MODEL_FILE} ({one_line(exc)})"
             ) from None
         inputs = sorted(item.name for item in session.get_inputs())
         outputs = [item.name for item in session.get_outputs()]

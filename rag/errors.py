@@ -34,3 +34,11 @@ class ModelError(RagError):
     """An embedding or language model cannot be found, verified or loaded."""
 
     exit_code = 5
+
+
+def one_line(exc: BaseException, *, last: bool = False, limit: int = 240) -> str:
+    """An exception's message as one line for `error: …`: its first non-blank line (or its last,
+    for libraries such as FAISS that put the cause at the end), shortened to `limit`."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = (lines[-1] if last else lines[0]) if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from rag.errors import InputError, ModelError, RagError
+from rag.errors import InputError, ModelError, RagError, one_line
 
 GGUF_MAGIC = b"GGUF"
 # magic, version (uint32), tensor count (uint64), metadata key/value count (uint64)
@@ -96,14 +96,14 @@ def _download_hf(spec: str) -> Path:
         from huggingface_hub import constants, hf_hub_download
     except ImportError as exc:
         raise ModelError(
-            f"cannot download {spec}: huggingface_hub is not installed ({_one_line(exc)}); "
+            f"cannot download {spec}: huggingface_hub is not installed ({one_line(exc)}); "
             + advice
         ) from exc
     repo_id = f"{owner}/{repo}"
     try:  # a cached copy needs no network
         return Path(hf_hub_download(repo_id=repo_id, filename=filename, local_files_only=True))
     except (OSError, ValueError) as exc:  # not in the cache (LocalEntryNotFoundError) or unusable
-        cache_miss = _one_line(exc)
+        cache_miss = one_line(exc)
     if constants.HF_HUB_OFFLINE:
         reason = "no network (HF_HUB_OFFLINE is set and the file is not in the Hugging Face cache)"
         raise ModelError(f"cannot download {spec}: {reason}; {advice}")
@@ -115,9 +115,9 @@ def _download_hf(spec: str) -> Path:
     except Exception as exc:  # any download failure reads the same to a user
         name = type(exc).__name__
         if "NotFound" in name and "Local" not in name:
-            reason = f"not found on the Hugging Face Hub ({name}: {_one_line(exc)})"
+            reason = f"not found on the Hugging Face Hub ({name}: {one_line(exc)})"
         else:
-            reason = f"no network ({name}: {_one_line(exc)}; cache: {cache_miss})"
+            reason = f"no network ({name}: {one_line(exc)}; cache: {cache_miss})"
         raise ModelError(f"cannot download {spec}: {reason}; {advice}") from exc
 
 
@@ -138,7 +138,7 @@ def _unreachable(endpoint: str, timeout: float = 5.0) -> str | None:
         with socket.create_connection((host, port), timeout=timeout):
             return None
     except OSError as exc:
-        return f"cannot reach {host}: {_one_line(exc)}"
+        return f"cannot reach {host}: {one_line(exc)}"
 
 
 class _Truncated(Exception):
@@ -169,7 +169,7 @@ def check_gguf_file(path: Path) -> None:
                     f"model file {path} is truncated ({size} bytes{at_least}); download it again"
                 )
     except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {_one_line(exc)}") from exc
+        raise ModelError(f"cannot read model file {path}: {one_line(exc)}") from exc
 
 
 def gguf_context_length(path: Path) -> int | None:
@@ -318,7 +318,7 @@ class LocalModel:
             import llama_cpp
         except ImportError as exc:
             raise ModelError(
-                f"cannot load model {path}: llama-cpp-python is not installed ({_one_line(exc)})"
+                f"cannot load model {path}: llama-cpp-python is not installed ({one_line(exc)})"
             ) from exc
         trained = gguf_context_length(path)
         if trained is not None and 0 < trained < n_ctx:
@@ -332,7 +332,7 @@ class LocalModel:
         except RagError:
             raise
         except Exception as exc:  # llama.cpp reports load failures many ways
-            raise ModelError(f"cannot load model {path}: {_one_line(exc)}") from exc
+            raise ModelError(f"cannot load model {path}: {one_line(exc)}") from exc
         return cls(llm, path, seed=seed, n_ctx_train=n_ctx_train)
 
     @property
@@ -383,7 +383,7 @@ class LocalModel:
             return str(llama_chat_format.format_llama2(list(messages)).prompt)
         except Exception as exc:  # Jinja errors, or raise_exception() in the template
             raise ModelError(
-                f"the chat template of model {self.name} rejected the messages: {_one_line(exc)}"
+                f"the chat template of model {self.name} rejected the messages: {one_line(exc)}"
             ) from exc
 
     def prompt_tokens(self, messages: Sequence[dict[str, str]]) -> int:
@@ -457,7 +457,7 @@ class LocalModel:
                 found = _CONTEXT_ERROR.search(str(exc))
                 if found is not None:
                     raise self._overflow(int(found.group(1)), max_tokens) from exc
-                raise ModelError(f"model {self.name} failed to generate: {_one_line(exc)}") from exc
+                raise ModelError(f"model {self.name} failed to generate: {one_line(exc)}") from exc
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
@@ -537,8 +537,3 @@ def unload_models() -> None:
     for model in models:
         model.close()
 
-
-def _one_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    text = lines[0] if lines else type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."

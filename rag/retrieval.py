@@ -89,7 +89,7 @@ class Retriever:
                 key[0],
                 key[1],
                 fused[key],
-                best_dense.get(key, self._cosine(query, key)),
+                best_dense[key] if key in best_dense else self._cosine(query, key),
                 best_lexical.get(key, 0.0),
                 self._sentence_scores(query, key),
             )

@@ -107,6 +107,17 @@ def tiny_gguf(tiny_script: ModuleType, tmp_path_factory: pytest.TempPathFactory)
     return built
 
 
+def one_line_error(done: subprocess.CompletedProcess, code: int) -> str:
+    """Assert the CLI failed as promised: exit `code`, no traceback, nothing on stdout, and one
+    `error: …` line, the last one on stderr (progress lines may precede it). Returns it."""
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert [x for x in lines if x.startswith("error:")] == lines[-1:], done.stderr
+    assert done.stdout == ""
+    return str(lines[-1])
+
+
 def run_rag(
     *args: str,
     index_dir: Path | None = None,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ARTICLE, RAG, ROOT, run_rag
+from .conftest import ARTICLE, RAG, ROOT, one_line_error, run_rag
 
 pytestmark = pytest.mark.slow
 
@@ -26,14 +26,6 @@ JSON_KEYS = {
     "timings_ms",
 }
 CITATION_KEYS = {"doc", "paragraph", "quote", "text", "start", "end", "score"}
-
-
-def one_line_error(done: subprocess.CompletedProcess, code: int) -> str:
-    assert done.returncode == code, (done.returncode, done.stderr)
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, done.stderr
-    return errors[0]
 
 
 def test_ask_json_follows_the_contract(article_index_dir: Path) -> None:
