@@ -123,9 +123,13 @@ def test_interrupted_index_keeps_the_previous_one(tmp_path: Path, article_index_
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert "Traceback" not in stderr, stderr
-    if process.returncode == 130:
+    if process.returncode in (130, -signal.SIGINT):
+        # Interrupted: exit 130 after cleaning up, or (when SIGINT lands inside a native library
+        # that lets it through) killed by the signal. Either way the index is the old one; a
+        # killed build's .tmp folder is removed by the next build.
         assert (index_dir / "current").resolve() == before
-        assert not list((index_dir / "builds").glob(".tmp-*"))
+        if process.returncode == 130:
+            assert not list((index_dir / "builds").glob(".tmp-*"))
     else:  # the build won the race; it must then be complete
         assert process.returncode == 0, (process.returncode, stderr)
     done = run_rag("ask", "who nominated Al Sudani?", "--json", index_dir=index_dir)
