@@ -42,7 +42,7 @@ from rag.extractive import QUESTION_WORDS, Coverage
 from rag.index import Index
 from rag.lexical import tokenize
 from rag.passages import WHOLE_PARAGRAPH, labelled
-from rag.results import ABSTENTION, Citation
+from rag.results import ABSTENTION, Citation, marker, paragraph_name
 from rag.retrieval import Retrieval
 
 W_DENSE, W_LEXICAL = 0.5, 0.5
@@ -190,20 +190,20 @@ class CitationChecker:
                 continue
             refs: list[tuple[str, int]] = []
             bad: list[tuple[str, str]] = []  # (marker, reason)
-            for marker in markers:
-                for ref, reason in parse_marker(marker, allowed, multi):
+            for written in markers:
+                for ref, reason in parse_marker(written, allowed, multi):
                     if ref is None:
-                        bad.append((marker, reason))
+                        bad.append((written, reason))
                     elif ref not in refs:
                         refs.append(ref)
-            removed.extend(marker for marker, _ in bad)
+            removed.extend(written for written, _ in bad)
             if not refs:
                 reason = "no citation" if not bad else bad[0][1]
                 dropped.append({"sentence": raw, "reason": reason, "removed": "sentence"})
                 continue
-            for marker, reason in bad:
+            for written, reason in bad:
                 dropped.append(
-                    {"sentence": raw, "marker": marker, "reason": reason, "removed": "citation"}
+                    {"sentence": raw, "marker": written, "reason": reason, "removed": "citation"}
                 )
             supported: list[Citation] = []
             failed: list[tuple[str, int, Support]] = []
@@ -225,8 +225,8 @@ class CitationChecker:
                     failed.append((doc, number, found))
             failed_reasons = [
                 (
-                    _marker(doc, number, multi),
-                    f"not supported by {_name(doc, number, multi)} "
+                    marker(doc, number, multi),
+                    f"not supported by {paragraph_name(doc, number, multi)} "
                     f"(score {found.score:.2f}{_missing(found)})",
                 )
                 for doc, number, found in failed
@@ -236,10 +236,10 @@ class CitationChecker:
                 reason = failed_reasons[closest][1]
                 dropped.append({"sentence": raw, "reason": reason, "removed": "sentence"})
                 continue
-            for marker, reason in failed_reasons:
-                removed.append(marker)
+            for written, reason in failed_reasons:
+                removed.append(written)
                 dropped.append(
-                    {"sentence": raw, "marker": marker, "reason": reason, "removed": "citation"}
+                    {"sentence": raw, "marker": written, "reason": reason, "removed": "citation"}
                 )
             kept.append(KeptSentence(claim, supported))
         abstained = said_abstention and not kept
@@ -318,7 +318,7 @@ def parse_marker(
         if candidates:
             out.append((candidates[0], ""))
         else:
-            name = f"{doc} ¶{number}" if doc else f"¶{number}"
+            name = paragraph_name(doc, number, bool(doc))
             out.append((None, f"cites {name} which was not retrieved"))
     if not out:
         out.append((None, f"malformed citation {marker}"))
@@ -332,12 +332,6 @@ def _is_abstention(claim: str) -> bool:
     return bool(claim) and norm(claim) == norm(ABSTENTION)
 
 
-def _marker(doc: str, number: int, multi_doc: bool) -> str:
-    return f"[{doc} ¶{number}]" if multi_doc else f"[¶{number}]"
-
-
-def _name(doc: str, number: int, multi_doc: bool) -> str:
-    return f"{doc} ¶{number}" if multi_doc else f"¶{number}"
 
 
 def names(text: str, skip_first: bool = True) -> list[tuple[str, list[str]]]:

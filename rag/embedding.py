@@ -60,16 +60,21 @@ def resolve_model_dir(setting: str) -> tuple[Path, str]:
     return folder, name
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def weights_sha256(model_dir: Path) -> str:
     """sha256 of the model's weights file (safetensors, else the pytorch bin)."""
     for candidate in (WEIGHTS_FILE, "pytorch_model.bin"):
         path = model_dir / candidate
         if path.is_file():
-            digest = hashlib.sha256()
-            with path.open("rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+            return file_sha256(path)
     raise ModelError(f"{model_dir}: no model weights ({WEIGHTS_FILE}) found")
 
 

@@ -57,6 +57,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.embedding import file_sha256
 from rag.errors import ModelError, one_line
 
 if TYPE_CHECKING:
@@ -88,14 +89,6 @@ _CHECK_TEXTS = (
 
 
 # --- hashing -------------------------------------------------------------------------------------
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def edge_sha256(path: Path) -> str:

@@ -19,7 +19,6 @@ import math
 import re
 from dataclasses import dataclass
 
-from rag.documents import split_sentences
 from rag.index import Index
 from rag.lexical import tokenize
 from rag.passages import labelled
@@ -165,7 +164,9 @@ class ExtractiveAnswerer:
                 break
         citations = [self._citation(s, retrieval.question) for s in chosen]
         multi = self.index.multi_doc
-        text = " ".join(_shown(c) + f" {c.marker(multi)}" for c in citations)
+        text = " ".join(
+            f"{_shown(s, c)} {c.marker(multi)}" for s, c in zip(chosen, citations, strict=True)
+        )
         return Answer(question, standalone, text, citations, False, "extractive")
 
     def _citation(self, sentence: ScoredSentence, question: str) -> Citation:
@@ -184,16 +185,10 @@ class ExtractiveAnswerer:
         )
 
 
-def _shown(citation: Citation) -> str:
-    """The quote as it reads in an answer, with … where it was cut from a longer sentence."""
-    sentences = [
-        s
-        for s in split_sentences(citation.text)
-        if s.start <= citation.start and citation.end <= s.end
-    ]
-    whole = sentences[0] if sentences else None
-    lead = "…" if whole and citation.start > whole.start else ""
-    tail = "…" if whole and citation.end < whole.end else ""
+def _shown(sentence: ScoredSentence, citation: Citation) -> str:
+    """The quote as it reads in an answer, with … where it was cut from its sentence."""
+    lead = "…" if citation.start > sentence.start else ""
+    tail = "…" if citation.end < sentence.end else ""
     return f"{lead}{citation.quote}{tail}"
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from rag.chat import Turn, standalone_question, strip_citations
@@ -85,11 +86,13 @@ class GenerativeAnswerer:
         index: Index,
         embedder: Embedder,
         progress: Callable[[str], None] = lambda _: None,
+        path: Path | None = None,
     ) -> GenerativeAnswerer:
-        """Resolve and load `settings.model` (one-line `ModelError` on any failure)."""
+        """Load `settings.model` — already resolved to `path` if given — with a one-line
+        `ModelError` on any failure."""
         from rag.llm import context_size_for, get_model, resolve_model_path
 
-        path = resolve_model_path(settings.model)
+        path = path or resolve_model_path(settings.model)
         n_ctx = context_size_for(settings.prompt_token_budget, settings.max_answer_tokens)
         started = time.perf_counter()
         model = get_model(path, threads=settings.threads, n_ctx=n_ctx, seed=settings.seed)

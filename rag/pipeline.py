@@ -54,27 +54,34 @@ class Pipeline:
     def open(
         cls, settings: Settings, progress: Progress = _stderr, embedder: Embedder | None = None
     ) -> Pipeline:
+        model_path = None
+        problem: ModelError | None = None
         if settings.model:  # a bad model path is reported before any index build
             from rag.llm import resolve_model_path
 
             try:
-                resolve_model_path(settings.model)
-            except ModelError:
-                if settings.on_model_error != "extractive":
-                    raise
+                model_path = resolve_model_path(settings.model)
+            except ModelError as exc:
+                problem = exc
+        if problem is not None and settings.on_model_error != "extractive":
+            raise problem
         index = ensure_index(settings, progress)
         if embedder is None:
             embedder = query_embedder(settings, index, progress)
         generator = None
-        if settings.model:
+        if model_path is not None:
             from rag.generate import GenerativeAnswerer
 
             try:
-                generator = GenerativeAnswerer.load(settings, index, embedder, progress)
+                generator = GenerativeAnswerer.load(
+                    settings, index, embedder, progress, path=model_path
+                )
             except ModelError as exc:
                 if settings.on_model_error != "extractive":
                     raise
-                progress(f"notice: {exc}; answering extractively instead")
+                problem = exc
+        if problem is not None:
+            progress(f"notice: {problem}; answering extractively instead")
         return cls(settings, index, embedder, generator)
 
     @property

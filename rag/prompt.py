@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from rag.documents import Paragraph
 from rag.index import Index
 from rag.passages import ROLE_LABELS
-from rag.results import ABSTENTION
+from rag.results import ABSTENTION, paragraph_name
 from rag.retrieval import Retrieval
 
 Counter = Callable[[str], int]
@@ -59,11 +59,6 @@ def neutralise(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")
 
 
-def source_id(doc: str, number: int, multi_doc: bool) -> str:
-    """How a paragraph is named in the prompt and cited: `¶N`, or `doc ¶N` with several docs."""
-    return f"{doc} ¶{number}" if multi_doc else f"¶{number}"
-
-
 def system_prompt(multi_doc: bool, example_doc: str = "doc") -> str:
     example = f"[{neutralise(example_doc)} ¶4]" if multi_doc else "[¶4]"
     return _SYSTEM.format(example=example, abstention=ABSTENTION)
@@ -72,7 +67,7 @@ def system_prompt(multi_doc: bool, example_doc: str = "doc") -> str:
 def source_block(paragraph: Paragraph, text: str, multi_doc: bool) -> str:
     """One paragraph between delimiters, its role (headline, caption…) as an attribute."""
     # A document name comes from a file name: it must not close the attribute or the tag.
-    ident = neutralise(source_id(paragraph.doc, paragraph.number, multi_doc)).replace('"', "”")
+    ident = neutralise(paragraph_name(paragraph.doc, paragraph.number, multi_doc)).replace('"', "”")
     role = ROLE_LABELS.get(paragraph.role)
     attribute = f' role="{role.lower()}"' if role else ""
     return f'<source id="{ident}"{attribute}>\n{neutralise(text)}\n</source>\n'

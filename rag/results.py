@@ -13,6 +13,16 @@ from typing import Any
 ABSTENTION = "The article does not say."
 
 
+def paragraph_name(doc: str, number: int, multi_doc: bool) -> str:
+    """How a paragraph is named to people and models: `¶N`, or `doc ¶N` with several documents."""
+    return f"{doc} ¶{number}" if multi_doc else f"¶{number}"
+
+
+def marker(doc: str, number: int, multi_doc: bool) -> str:
+    """The in-text citation of a paragraph: `[¶N]` or `[doc ¶N]`."""
+    return f"[{paragraph_name(doc, number, multi_doc)}]"
+
+
 @dataclass(frozen=True)
 class Citation:
     """One cited paragraph: which one, the supporting sentence (verbatim) and where it sits."""
@@ -26,7 +36,7 @@ class Citation:
     score: float
 
     def marker(self, multi_doc: bool) -> str:
-        return f"[{self.doc} ¶{self.paragraph}]" if multi_doc else f"[¶{self.paragraph}]"
+        return marker(self.doc, self.paragraph, multi_doc)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.results import ABSTENTION
+from rag.results import ABSTENTION, marker, paragraph_name
 
 # A citation marker as it appears in escaped answer text: [¶13] or [doc ¶13].
 _MARKER = re.compile(r"\[[^\[\]<>]{0,200}?¶\d+\]")
@@ -76,10 +76,6 @@ def with_credit(paragraph: str, credit: str, spans: Sequence[tuple[int, int]]) -
     head = highlighted(paragraph[:cut], [(s, min(e, cut)) for s, e in spans])
     tail = highlighted(credit, [(max(s, cut) - cut, e - cut) for s, e in spans])
     return f'{head}<span class="rag-credit">{tail}</span>'
-
-
-def marker(doc: str, number: int, multi_doc: bool) -> str:
-    return f"[{doc} ¶{number}]" if multi_doc else f"[¶{number}]"
 
 
 # --- chat messages ---------------------------------------------------------------------------
@@ -187,7 +183,7 @@ def article_html(documents: Sequence[Any], citations: Sequence[Any] = (),
                 if span:
                     spans.append(span)
             classes = f"rag-para rag-role-{role}" + (" rag-cited" if mine else "")
-            number = text(marker(document.name, paragraph.number, multi_doc).strip("[]"))
+            number = text(paragraph_name(document.name, paragraph.number, multi_doc))
             parts.append(
                 f'<p class="{classes}"><span class="rag-num">{number}</span> '
                 f"{with_credit(paragraph.text, getattr(paragraph, 'credit', ''), spans)}</p>"
