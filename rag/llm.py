@@ -67,18 +67,45 @@ _CONTEXT_ERROR = re.compile(r"Requested tokens \((\d+)\) exceed context window o
 # --------------------------------------------------------------------------- locating the file
 
 
-def resolve_model_path(spec: str) -> Path:
-    """A verified local GGUF file for `spec`: a path, or `hf:OWNER/REPO/FILE.gguf`.
+def resolve_model_path(spec: str, models_dir: Path | None = None) -> Path:
+    """A verified local GGUF file for `spec`: an installed model's name (rag.models), a path,
+    or `hf:OWNER/REPO/FILE.gguf`. `models_dir` is where a model in parts is assembled.
 
     Raises `InputError` for an empty or malformed spec and `ModelError` when the file is
-    missing, not a GGUF file, truncated, or cannot be downloaded.
+    missing, not a GGUF file, truncated, not the pinned file, or cannot be downloaded.
     """
+    from rag import models
+
     spec = spec.strip()
     if not spec:
-        raise InputError("no model given: pass a GGUF file path or hf:OWNER/REPO/FILE.gguf")
-    path = _download_hf(spec) if spec.lower().startswith("hf:") else Path(spec).expanduser()
+        raise InputError(
+            "no model given: pass an installed model's name (rag models), a GGUF file path "
+            "or hf:OWNER/REPO/FILE.gguf"
+        )
+    if spec.lower().startswith("hf:"):
+        path = _download_hf(spec)
+    else:
+        path = Path(spec).expanduser()
+        if models.is_model_name(spec) and not path.exists():
+            from rag.config import Settings
+
+            folder = models_dir if models_dir is not None else Settings().models_dir
+            path = models.model_file(spec, folder)
+        elif not path.exists() and "/" not in spec and not spec.lower().endswith(".gguf"):
+            known = ", ".join(models.CATALOGUE)
+            raise ModelError(
+                f"unknown model {spec!r}: not a file, and not a model name ({known}); "
+                "rag models lists the installed ones"
+            )
     check_gguf_file(path)
     return path
+
+
+def model_display_name(spec: str, path: Path) -> str:
+    """How a model is named to users: its catalogue name, else the file's stem."""
+    from rag import models
+
+    return spec.strip().lower() if models.is_model_name(spec) else path.stem
 
 
 def _download_hf(spec: str) -> Path:
@@ -96,8 +123,7 @@ def _download_hf(spec: str) -> Path:
         from huggingface_hub import constants, hf_hub_download
     except ImportError as exc:
         raise ModelError(
-            f"cannot download {spec}: huggingface_hub is not installed ({one_line(exc)}); "
-            + advice
+            f"cannot download {spec}: huggingface_hub is not installed ({one_line(exc)}); " + advice
         ) from exc
     repo_id = f"{owner}/{repo}"
     try:  # a cached copy needs no network
@@ -284,9 +310,13 @@ class LocalModel:
     from the same thread.
     """
 
-    def __init__(self, llm: Any, path: Path, *, seed: int, n_ctx_train: int) -> None:
+    def __init__(
+        self, llm: Any, path: Path, *, seed: int, n_ctx_train: int, name: str | None = None
+    ) -> None:
         self._llm = llm
         self._path = path
+        self._name = name or path.stem
+        self._closed = False
         self._seed = seed
         self._n_ctx_train = n_ctx_train
         self._lock = threading.Lock()
@@ -305,7 +335,9 @@ class LocalModel:
             )
 
     @classmethod
-    def load(cls, path: Path, *, threads: int, n_ctx: int, seed: int) -> LocalModel:
+    def load(
+        cls, path: Path, *, threads: int, n_ctx: int, seed: int, name: str | None = None
+    ) -> LocalModel:
         """Load `path` with `threads` CPU threads and a context of `n_ctx` tokens (lowered to the
         model's training context if that is smaller). Any failure is a one-line `ModelError`."""
         path = Path(path)
@@ -333,11 +365,11 @@ class LocalModel:
             raise
         except Exception as exc:  # llama.cpp reports load failures many ways
             raise ModelError(f"cannot load model {path}: {one_line(exc)}") from exc
-        return cls(llm, path, seed=seed, n_ctx_train=n_ctx_train)
+        return cls(llm, path, seed=seed, n_ctx_train=n_ctx_train, name=name)
 
     @property
     def name(self) -> str:
-        return self._path.stem
+        return self._name
 
     @property
     def path(self) -> Path:
@@ -346,7 +378,7 @@ class LocalModel:
     @property
     def n_ctx(self) -> int:
         """The context window in use (prompt plus answer tokens)."""
-        return int(self._llm.n_ctx())
+        return int(self._open_llm().n_ctx())
 
     @property
     def n_ctx_train(self) -> int:
@@ -370,7 +402,8 @@ class LocalModel:
         if not text:
             return 0
         with self._lock:
-            return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+            llm = self._open_llm()
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def format_prompt(self, messages: Sequence[dict[str, str]]) -> str:
         """The prompt text `messages` become with the model's chat template."""
@@ -390,7 +423,8 @@ class LocalModel:
         """Tokens the formatted chat prompt occupies in the context."""
         prompt = self.format_prompt(messages)
         with self._lock:
-            return len(self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+            llm = self._open_llm()
+            return len(llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
     def chat_stream(
         self, messages: Sequence[dict[str, str]], *, max_tokens: int, temperature: float
@@ -422,9 +456,17 @@ class LocalModel:
         return "".join(self.chat_stream(messages, max_tokens=max_tokens, temperature=temperature))
 
     def close(self) -> None:
-        """Free the model's memory; the instance is unusable afterwards."""
+        """Free the model's memory; any later call raises `ModelError` (llama.cpp would crash)."""
         with self._lock:
-            self._llm.close()
+            if not self._closed:
+                self._closed = True
+                self._llm.close()
+
+    def _open_llm(self) -> Any:
+        """The llama.cpp object, or `ModelError` once the model was closed."""
+        if self._closed:
+            raise ModelError(f"model {self.name} was unloaded; load it again")
+        return self._llm
 
     # -- internals
 
@@ -439,7 +481,7 @@ class LocalModel:
         with self._lock:
             chunks: Any = None
             try:
-                chunks = self._llm.create_chat_completion(
+                chunks = self._open_llm().create_chat_completion(
                     messages=messages,
                     max_tokens=max_tokens,
                     temperature=temperature,
@@ -518,13 +560,15 @@ _MODELS: dict[tuple[Path, int], LocalModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def get_model(path: Path, threads: int, n_ctx: int, seed: int) -> LocalModel:
+def get_model(
+    path: Path, threads: int, n_ctx: int, seed: int, name: str | None = None
+) -> LocalModel:
     """The process's `LocalModel` for `path` and `n_ctx`, loading it on first use."""
     key = (Path(path).expanduser().resolve(), n_ctx)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
-            model = LocalModel.load(key[0], threads=threads, n_ctx=n_ctx, seed=seed)
+            model = LocalModel.load(key[0], threads=threads, n_ctx=n_ctx, seed=seed, name=name)
             _MODELS[key] = model
         return model
 
@@ -536,4 +580,3 @@ def unload_models() -> None:
         _MODELS.clear()
     for model in models:
         model.close()
-

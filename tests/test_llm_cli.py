@@ -1,14 +1,20 @@
 """`rag ask` / `rag chat` with a GGUF model, end to end: the real CLI, index, llama.cpp.
 
 The model is the tiny random-weight GGUF of scripts/make_tiny_gguf.py, built here in a temporary
-folder. Its answers are gibberish, so the citation check must reject them: every answer either
-reports dropped sentences or a fallback, and any citation left is verbatim in its paragraph.
-Also: streaming on a terminal (a pseudo-terminal), JSON output, chat follow-ups, and the
-one-line errors (exit code 5) or extractive fallback (with a notice) for broken models.
+folder. Its answers are gibberish, so attribution must reject them: every answer reports dropped
+sentences or a fallback (the extractive answer), and any citation left is verbatim in its
+paragraph. Also: streaming on a terminal (a pseudo-terminal), JSON output, chat follow-ups, and
+the one-line errors (exit code 5) or extractive fallback (with a notice) for broken models.
+
+First, fast: the catalogue of named models (rag.models) with a fake model in two tiny parts —
+assembled atomically into the models folder, verified by sha256, a wrong file refused and never
+left behind — and an unknown model name as a one-line error. The real named models are tested in
+tests/test_real_model.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pty
@@ -20,13 +26,123 @@ from typing import Any
 
 import pytest
 
-from .conftest import RAG, ROOT, one_line_error, run_rag
+from rag import models
+from rag.errors import ModelError
+from rag.llm import resolve_model_path
 
-pytestmark = pytest.mark.slow
+from .conftest import RAG, ROOT, one_line_error, run_rag
 
 QUESTION = "who nominated Al Sudani?"
 # One llama.cpp thread (ggml threads spin on a busy 2-core machine) and short answers.
 FAST = {"RAG_THREADS": "1", "RAG_MAX_ANSWER_TOKENS": "48"}
+
+
+# --------------------------------------------------------------------------- the catalogue (fast)
+
+PARTS = (b"GGUF first part of a fake model, ", b"and its second part.")
+
+
+def fake_model(
+    monkeypatch: pytest.MonkeyPatch, folder: Path, parts: tuple[bytes, ...] = PARTS, **pins: Any
+) -> models.KnownModel:
+    """A catalogue entry "fake-2part" whose parts are tiny files in `folder` (as if installed)."""
+    whole = b"".join(parts)
+    known = models.KnownModel(
+        name="fake-2part",
+        title="a fake model in parts",
+        requirements=tuple(f"fake-part{i}==1.0" for i in range(1, len(parts) + 1)),
+        parts=tuple(f"part{i}.bin" for i in range(1, len(parts) + 1)),
+        size=pins.get("size", len(whole)),
+        sha256=pins.get("sha256", hashlib.sha256(whole).hexdigest()),
+        source="tests",
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, data in zip(known.parts, parts, strict=True):
+        (folder / name).write_bytes(data)
+        paths.append(folder / name)
+    monkeypatch.setitem(models.CATALOGUE, known.name, known)
+    installed = models.InstalledModel(known, tuple(paths))
+    monkeypatch.setattr(models, "find_installed", lambda name: installed)
+    return known
+
+
+def test_a_model_in_parts_is_assembled_once_and_verified(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake_model(monkeypatch, tmp_path / "site-packages")
+    folder = tmp_path / "models"
+    path = models.model_file("Fake-2part ", folder)
+    assert path == folder / "fake-2part.gguf" and path.read_bytes() == b"".join(PARTS)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "fake-2part.gguf",
+        "fake-2part.verified.json",
+    ]
+    # Verified once: the next start neither copies nor hashes again.
+    monkeypatch.setattr(models, "_assemble", lambda *a: pytest.fail("assembled again"))
+    assert models.model_file("fake-2part", folder) == path
+    monkeypatch.undo()
+    # A file changed since it was verified is assembled again from the parts.
+    fake_model(monkeypatch, tmp_path / "site-packages")
+    path.write_bytes(b"GGUF tampered")
+    assert models.model_file("fake-2part", folder).read_bytes() == b"".join(PARTS)
+
+
+@pytest.mark.parametrize("pin", ["sha256", "size"])
+def test_a_wrong_model_file_is_refused_and_leaves_nothing_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, pin: str
+) -> None:
+    wrong = {"sha256": "0" * 64} if pin == "sha256" else {"size": 5}
+    fake_model(monkeypatch, tmp_path / "site-packages", **wrong)
+    folder = tmp_path / "models"
+    with pytest.raises(ModelError, match=r"model fake-2part is not the pinned file .*reinstall"):
+        models.model_file("fake-2part", folder)
+    assert list(folder.iterdir()) == []  # no partial file, no assembled file, no record
+
+
+def test_a_single_file_model_is_used_in_place_and_verified(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = (b"GGUF a one-file model",)
+    fake_model(monkeypatch, tmp_path / "site-packages", parts=data)
+    folder = tmp_path / "models"
+    path = models.model_file("fake-2part", folder)
+    assert path == tmp_path / "site-packages" / "part1.bin"  # not copied
+    assert [p.name for p in folder.iterdir()] == ["fake-2part.verified.json"]
+    path.write_bytes(b"GGUF a one-file modeL")  # same size, other bytes, newer time
+    with pytest.raises(ModelError, match="is not the pinned file"):
+        models.model_file("fake-2part", folder)
+
+
+def test_a_model_that_is_not_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake_model(monkeypatch, tmp_path)
+    monkeypatch.setattr(models, "find_installed", lambda name: None)
+    with pytest.raises(ModelError, match=r"fake-2part is not installed: run scripts/setup"):
+        models.model_file("fake-2part", tmp_path / "models")
+
+
+def test_resolve_model_path_assembles_a_named_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_gguf: Path
+) -> None:
+    data = tiny_gguf.read_bytes()
+    half = len(data) // 2
+    fake_model(monkeypatch, tmp_path / "site-packages", parts=(data[:half], data[half:]))
+    path = resolve_model_path("fake-2part", tmp_path / "models")
+    assert path == tmp_path / "models" / "fake-2part.gguf" and path.read_bytes() == data
+    monkeypatch.chdir(tmp_path)  # a file of that name in the current folder wins over the name
+    (tmp_path / "fake-2part").write_bytes(data)
+    assert resolve_model_path("fake-2part", tmp_path / "elsewhere") == Path("fake-2part")
+
+
+def test_an_unknown_model_name_is_a_one_line_error(tmp_path: Path) -> None:
+    done = run_rag("ask", "--model", "nosuch", "who nominated Al Sudani?", index_dir=tmp_path)
+    line = one_line_error(done, 5)
+    assert line.startswith("error: unknown model 'nosuch'")
+    assert "qwen2.5-coder-0.5b" in line and "rag models" in line
+    assert not (tmp_path / "index").exists() and list(tmp_path.iterdir()) == []  # no index built
+
+
+# --------------------------------------------------------------------------- the tiny model (slow)
 
 
 def ask(index_dir: Path, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -37,13 +153,14 @@ def assert_checked(answer: dict[str, Any], article_index_dir: Path) -> None:
     assert answer["mode"] == "llm" and answer["model"] == "tiny"
     assert answer["dropped"] or answer["fallback"]  # the gibberish was rejected
     for entry in answer["dropped"]:
-        assert entry["reason"] and entry["removed"] in ("sentence", "citation")
+        assert entry["reason"] and entry["removed"] == "sentence"
     for citation in answer["citations"]:
         assert citation["text"][citation["start"] : citation["end"]] == citation["quote"]
         assert citation["quote"] in citation["text"]
         assert f"¶{citation['paragraph']}]" in answer["answer"]
 
 
+@pytest.mark.slow
 def test_ask_json_is_one_checked_object(article_index_dir: Path, tiny_gguf: Path) -> None:
     done = ask(article_index_dir, "--json", "--model", str(tiny_gguf), QUESTION)
     assert done.returncode == 0, done.stderr
@@ -52,24 +169,28 @@ def test_ask_json_is_one_checked_object(article_index_dir: Path, tiny_gguf: Path
     assert len(lines) == 1
     answer = json.loads(lines[0])
     assert_checked(answer, article_index_dir)
-    assert answer["fallback"] == "extractive: the model's answer had no supported claims"
+    assert answer["fallback"] == "extractive: the model's answer had no supported sentence"
     assert "Co-ordination Framework" in answer["answer"]  # the extractive fallback
-    assert set(answer["timings_ms"]) == {"rewrite", "retrieve", "answer"}
+    timings = answer["timings_ms"]
+    assert set(timings) == {"rewrite", "retrieve", "answer", "first_token", "generate"}
+    assert 0 <= timings["first_token"] <= timings["generate"] <= timings["answer"]
 
 
+@pytest.mark.slow
 def test_model_from_the_environment(article_index_dir: Path, tiny_gguf: Path) -> None:
     done = ask(article_index_dir, "--json", QUESTION, env={"RAG_MODEL": str(tiny_gguf)})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["model"] == "tiny"
 
 
+@pytest.mark.slow
 def test_piped_text_output_is_the_checked_answer(article_index_dir: Path, tiny_gguf: Path) -> None:
     done = ask(article_index_dir, "--model", str(tiny_gguf), QUESTION)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stdout.startswith("Mr Al Sudani, who took office in October 2022")
     assert "\n[¶13] " in done.stdout  # the source, quote marked
-    assert "notice: extractive: the model's answer had no supported claims" in done.stderr
+    assert "notice: extractive: the model's answer had no supported sentence" in done.stderr
 
 
 def _run_on_a_terminal(args: list[str], env: dict[str, str], timeout: float = 120) -> str:
@@ -99,6 +220,7 @@ def _run_on_a_terminal(args: list[str], env: dict[str, str], timeout: float = 12
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+@pytest.mark.slow
 def test_ask_streams_on_a_terminal(article_index_dir: Path, tiny_gguf: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(FAST, RAG_INDEX_DIR=str(article_index_dir), NO_COLOR="1")
@@ -110,6 +232,7 @@ def test_ask_streams_on_a_terminal(article_index_dir: Path, tiny_gguf: Path) -> 
     assert "[¶13]" in rest
 
 
+@pytest.mark.slow
 def test_chat_json_with_follow_ups(article_index_dir: Path, tiny_gguf: Path) -> None:
     done = run_rag(
         "chat",
@@ -142,11 +265,13 @@ def _one_line_error(done: Any) -> str:
     return line
 
 
+@pytest.mark.slow
 def test_missing_model_is_a_one_line_error(article_index_dir: Path, tmp_path: Path) -> None:
     line = _one_line_error(ask(article_index_dir, "--model", str(tmp_path / "missing.gguf"), "q?"))
     assert "missing" in line
 
 
+@pytest.mark.slow
 def test_text_file_as_model_is_a_one_line_error(article_index_dir: Path, tmp_path: Path) -> None:
     fake = tmp_path / "notgguf.gguf"
     fake.write_text("hello\n" * 20)
@@ -154,6 +279,7 @@ def test_text_file_as_model_is_a_one_line_error(article_index_dir: Path, tmp_pat
     assert "not a GGUF file" in line
 
 
+@pytest.mark.slow
 def test_truncated_model_is_a_one_line_error(
     article_index_dir: Path, tiny_gguf: Path, tmp_path: Path
 ) -> None:
@@ -162,6 +288,7 @@ def test_truncated_model_is_a_one_line_error(
     assert "truncated" in _one_line_error(ask(article_index_dir, "--model", str(cut), QUESTION))
 
 
+@pytest.mark.slow
 def test_fallback_flag_answers_extractively_with_a_notice(
     article_index_dir: Path, tmp_path: Path
 ) -> None:
@@ -175,6 +302,7 @@ def test_fallback_flag_answers_extractively_with_a_notice(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_context_overflow_errors_or_falls_back(article_index_dir: Path, tiny_gguf: Path) -> None:
     # 2000 answer tokens leave no room for the prompt in the tiny model's 2048-token context.
     env = {"RAG_MAX_ANSWER_TOKENS": "2000"}
