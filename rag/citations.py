@@ -1,36 +1,39 @@
-"""The citation check: keep only generated sentences that their cited paragraphs support.
+"""Attribution: we find the evidence for every generated sentence and cite it ourselves.
 
 A generated answer is split into sentences (rag.documents.split_sentences, after moving a
-citation written after the full stop, "…Framework. [¶13]", in front of it). Each sentence's
-markers — `[¶N]`, `[¶N, ¶M]`, `[doc ¶N]` — are parsed:
+citation written after the full stop, "…Framework. [¶13]", in front of it). Markers the model
+wrote — `[¶N]`, `[doc ¶N]`, or a prompt label such as `[A]` — are removed from the text: the
+model does not have to cite, and a marker it writes is never trusted. Each sentence (a claim) is
+then scored against every sentence of every paragraph shown to the model:
 
-* a marker naming a paragraph that was not retrieved (not shown to the model) is removed;
-* a sentence left with no valid citation is dropped ("no citation", or the bad marker's reason);
-* every valid citation is scored: `support(sentence, paragraph)` is the best, over the
-  paragraph's sentences, of `W_DENSE` × the embedding cosine (the claim embedded with the query
-  embedder, the paragraph's sentences from the index's stored vectors) plus `W_LEXICAL` × the
-  IDF-weighted share of the claim's content words found in that sentence (or 0.8 × the share
-  in the whole paragraph, if higher; see rag.extractive.Coverage), less `NUMBER_PENALTY` when the
-  claim holds a number the paragraph does not, and less `ENTITY_PENALTY` times the share of the
-  claim's names (runs of capitalised words) the paragraph does not mention. A citation reaching
-  the threshold (`Settings.support_threshold`, chosen on the gold set by
-  scripts/calibrate_support.py) is kept with the best-supporting sentence as its verbatim quote;
-  the others are removed. A sentence with no supporting citation is dropped.
+* `support(claim, paragraph)` is the best, over the paragraph's sentences, of `W_DENSE` × the
+  embedding cosine (the claim embedded with the query embedder, the paragraph's sentences from
+  the index's stored vectors) plus `W_LEXICAL` × the IDF-weighted share of the claim's content
+  words found in that sentence (or `PARAGRAPH_SHARE` × the share in the whole paragraph, if
+  higher). Words the claim repeats from the question are left out of that share when the claim
+  adds others: a claim is judged by what it adds to the question.
+* The claim's numbers and names (runs of capitalised words) that the question does not already
+  hold must appear in the paragraph; a paragraph lacking one cannot support the claim at all.
 
-The exact abstention sentence on its own makes an abstained answer with no citations. Every
-removal is recorded as a dict (`sentence`, `reason`, `removed`: "sentence" or "citation", and
-`marker` for a citation) for the JSON output.
+The claim is attributed to its best-supporting paragraph when that reaches the threshold
+(`Settings.support_threshold`, chosen on the gold set's `dev` half), and cited with the
+best-supporting sentence as its verbatim quote; otherwise it is dropped, with the closest
+paragraph and what it lacked as the reason. A wrong `[¶N]` from the model therefore becomes the
+right citation or a dropped claim. The exact abstention sentence on its own makes an abstained
+answer with no citations. Every removal is recorded as a dict (`sentence`, `reason`, `removed`)
+for the JSON output.
 
 Pure logic: no language model is involved, so it is tested with chosen answers. Not done:
-checking that a claim follows logically from the quote (negation and wrong relations between
-correct words can pass), or support spread across several paragraphs for one sentence.
+checking that a claim follows logically from its quote (swapped roles or a wrong relation between
+correct words can pass, and the negation test is by cue words only), or support spread across
+several paragraphs for one sentence.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,23 +43,24 @@ from rag.documents import split_sentences
 from rag.embedding import Embedder
 from rag.extractive import QUESTION_WORDS, Coverage
 from rag.index import Index
+from rag.injection import addresses_the_system
 from rag.lexical import tokenize
 from rag.passages import WHOLE_PARAGRAPH, labelled
-from rag.results import ABSTENTION, Citation, marker, paragraph_name
+from rag.results import ABSTENTION, Citation, paragraph_name
 from rag.retrieval import Retrieval
 
 W_DENSE, W_LEXICAL = 0.5, 0.5
 PARAGRAPH_SHARE = 0.8  # weight of word overlap with the whole paragraph rather than one sentence
-NUMBER_PENALTY = 0.5  # a number the cited paragraph does not contain
-ENTITY_PENALTY = 0.5  # times the share of the claim's names the cited paragraph does not contain
+MIN_CLAUSE_WORDS = 4  # shorter answers (a name, a number) have no polarity to check
 _TITLES = frozenset({"mr", "mrs", "ms", "dr"})
 
-_MARKER = re.compile(r"\[([^\[\]]{0,200}?¶[^\[\]]{0,40}?)\]")
-_REF = re.compile(r"^\s*(?:(?P<doc>\S(?:.*\S)?)\s+)?¶\s*(?P<n>\d{1,6})\s*$")
+# A marker a model may write: a citation ([¶13], [doc ¶13]) or a prompt label ([A], [B2]).
+_ONE_MARKER = r"\[(?:[^\[\]]{0,200}?¶[^\[\]]{0,40}?|[A-Z]\d?)\]"
+_MARKER = re.compile(_ONE_MARKER)
 # "…Framework. [¶13] Next" -> "…Framework [¶13]. Next": a citation belongs to its sentence.
-_ONE_MARKER = r"\[[^\[\]]{0,200}?¶[^\[\]]{0,40}?\]"
 _MARKER_AFTER_STOP = re.compile(rf"([.!?…]+[\"”’)]*)[ \t]*({_ONE_MARKER}(?:[ \t]*{_ONE_MARKER})*)")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|nobody|nothing|unlikely|cannot)\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
@@ -73,7 +77,6 @@ class KeptSentence:
 class CheckedAnswer:
     kept: list[KeptSentence]
     dropped: list[dict[str, Any]]
-    removed_markers: list[str]
     abstained: bool  # the model answered with the abstention sentence (and nothing kept)
     scores: list[dict[str, Any]] = field(default_factory=list)  # every citation scored
 
@@ -104,6 +107,19 @@ class Support:
     lexical: float
     missing_numbers: tuple[str, ...]
     missing_names: tuple[str, ...]
+    negation_differs: bool = False  # one of claim and quote is negated, the other not
+    instructions_only: bool = False  # every sentence of the paragraph addresses the system
+
+    @property
+    def eligible(self) -> bool:
+        """The paragraph holds every number and name the claim adds to the question, and its
+        best sentence does not say the opposite (by the negation cue words)."""
+        return not (
+            self.missing_numbers
+            or self.missing_names
+            or self.negation_differs
+            or self.instructions_only
+        )
 
 
 def _number_key(text: str) -> str:
@@ -136,119 +152,104 @@ class CitationChecker:
         texts = [labelled(paragraph, s.text) for s in paragraph.sentences] or [paragraph.text]
         return np.asarray(self.embedder.embed_batch(texts), dtype=np.float32)
 
-    def support(self, claim: str, vector: np.ndarray, doc: str, number: int) -> Support:
+    def support(
+        self, claim: str, vector: np.ndarray, doc: str, number: int, question: str = ""
+    ) -> Support:
         """How well one paragraph supports a claim (see the module docstring)."""
         paragraph = self.index.paragraph(doc, number)
+        searchable = labelled(paragraph, paragraph.text)
         dense = self.sentence_vectors(doc, number) @ np.asarray(vector, dtype=np.float32)
-        whole = self.coverage.share(claim, labelled(paragraph, paragraph.text))
+        asked = set(tokenize(question))
+        added = " ".join(t for t in tokenize(claim) if t not in asked)
+        scored = added if self.coverage.content_words(added) else claim
+        whole = self.coverage.share(scored, searchable)
         numbers = {_number_key(m) for m in _NUMBER.findall(paragraph.text)}
+        given = {_number_key(m) for m in _NUMBER.findall(question)}
         missing = tuple(
-            dict.fromkeys(m for m in _NUMBER.findall(claim) if _number_key(m) not in numbers)
+            dict.fromkeys(
+                m
+                for m in _NUMBER.findall(claim)
+                if _number_key(m) not in numbers and _number_key(m) not in given
+            )
         )
-        runs = names(claim)
-        pool = {t for _, run in names(labelled(paragraph, paragraph.text), False) for t in run}
-        absent = tuple(name for name, run in runs if not _mentions(run, pool))
-        penalty = (NUMBER_PENALTY if missing else 0.0) + (
-            ENTITY_PENALTY * len(absent) / len(runs) if runs else 0.0
-        )
+        pool = {t for _, run in names(searchable, False) for t in run}
+        pool |= {t for _, run in names(question, False) for t in run}
+        absent = tuple(name for name, run in names(claim) if not _mentions(run, pool))
         sentences = paragraph.sentences or split_sentences(paragraph.text)
         best: Support | None = None
         for i, sentence in enumerate(sentences):
-            share = self.coverage.share(claim, labelled(paragraph, sentence.text))
+            if addresses_the_system(sentence.text):
+                continue  # an instruction to the reader is never evidence (rag.injection)
+            share = self.coverage.share(scored, labelled(paragraph, sentence.text))
             lexical = max(share, PARAGRAPH_SHARE * whole)
             cosine = float(dense[min(i, len(dense) - 1)])
-            score = W_DENSE * cosine + W_LEXICAL * lexical - penalty
+            score = W_DENSE * cosine + W_LEXICAL * lexical
             if best is None or score > best.score:
                 best = Support(score, i, cosine, lexical, missing, absent)
-        assert best is not None
+        if best is None:
+            return Support(0.0, 0, 0.0, 0.0, missing, absent, instructions_only=True)
+        asserts = len(claim.split()) >= MIN_CLAUSE_WORDS  # "Baghdad." asserts no relation
+        if asserts and negated(claim) != negated(sentences[best.quote].text):
+            best = dataclasses.replace(best, negation_differs=True)
         return best
 
     # -- the check
 
-    def check(self, answer_text: str, retrieval: Retrieval, threshold: float) -> CheckedAnswer:
-        allowed = [(hit.doc, hit.paragraph) for hit in retrieval.hits]
+    def check(
+        self, answer_text: str, retrieval: Retrieval, threshold: float, question: str = ""
+    ) -> CheckedAnswer:
+        """Attribute each sentence of `answer_text` to the retrieved paragraphs (module doc)."""
+        candidates = list(dict.fromkeys((hit.doc, hit.paragraph) for hit in retrieval.hits))
         multi = self.index.multi_doc
-        parsed = [
-            (raw, claim, markers)
-            for raw, claim, markers in split_claims(answer_text)
-            if claim or markers
-        ]
-        claims = [claim for _, claim, markers in parsed if claim and not _is_abstention(claim)]
+        parsed = [(raw, claim) for raw, claim, markers in split_claims(answer_text) if claim]
+        claims = [claim for _, claim in parsed if not _is_abstention(claim)]
         vectors = self.embedder.embed_batch(claims) if claims else np.zeros((0, 1))
         vector_of = dict(zip(claims, vectors, strict=True))
 
         kept: list[KeptSentence] = []
         dropped: list[dict[str, Any]] = []
-        removed: list[str] = []
         scores: list[dict[str, Any]] = []
-        said_abstention = False
         abstentions: list[str] = []
-        for raw, claim, markers in parsed:
+        for raw, claim in parsed:
             if _is_abstention(claim):
-                said_abstention = True
                 abstentions.append(raw)
                 continue
-            refs: list[tuple[str, int]] = []
-            bad: list[tuple[str, str]] = []  # (marker, reason)
-            for written in markers:
-                for ref, reason in parse_marker(written, allowed, multi):
-                    if ref is None:
-                        bad.append((written, reason))
-                    elif ref not in refs:
-                        refs.append(ref)
-            removed.extend(written for written, _ in bad)
-            if not refs:
-                reason = "no citation" if not bad else bad[0][1]
-                dropped.append({"sentence": raw, "reason": reason, "removed": "sentence"})
-                continue
-            for written, reason in bad:
-                dropped.append(
-                    {"sentence": raw, "marker": written, "reason": reason, "removed": "citation"}
-                )
-            supported: list[Citation] = []
-            failed: list[tuple[str, int, Support]] = []
-            for doc, number in refs:
-                found = self.support(claim, vector_of[claim], doc, number)
+            found = [
+                (doc, number, self.support(claim, vector_of[claim], doc, number, question))
+                for doc, number in candidates
+            ]
+            for doc, number, support in found:
                 scores.append(
                     {
                         "sentence": claim,
                         "doc": doc,
                         "paragraph": number,
-                        "score": round(found.score, 4),
-                        "dense": round(found.dense, 4),
-                        "lexical": round(found.lexical, 4),
+                        "score": round(support.score, 4),
+                        "dense": round(support.dense, 4),
+                        "lexical": round(support.lexical, 4),
+                        "eligible": support.eligible,
                     }
                 )
-                if found.score >= threshold:
-                    supported.append(self._citation(doc, number, found))
-                else:
-                    failed.append((doc, number, found))
-            failed_reasons = [
-                (
-                    marker(doc, number, multi),
-                    f"not supported by {paragraph_name(doc, number, multi)} "
-                    f"(score {found.score:.2f}{_missing(found)})",
-                )
-                for doc, number, found in failed
-            ]
-            if not supported:
-                closest = max(range(len(failed)), key=lambda i: failed[i][2].score)
-                reason = failed_reasons[closest][1]
-                dropped.append({"sentence": raw, "reason": reason, "removed": "sentence"})
+            eligible = [f for f in found if f[2].eligible]
+            best = max(eligible, key=lambda f: f[2].score, default=None)
+            if best is not None and best[2].score >= threshold:
+                kept.append(KeptSentence(claim, [self._citation(*best)]))
                 continue
-            for written, reason in failed_reasons:
-                removed.append(written)
-                dropped.append(
-                    {"sentence": raw, "marker": written, "reason": reason, "removed": "citation"}
-                )
-            kept.append(KeptSentence(claim, supported))
-        abstained = said_abstention and not kept
+            if not found:
+                reason = "no paragraphs were retrieved"
+            else:
+                doc, number, closest = best or max(found, key=lambda f: f[2].score)
+                name = paragraph_name(doc, number, multi)
+                reason = f"not supported by the article (closest {name}, score {closest.score:.2f}"
+                reason += f"{_missing(closest)})"
+            dropped.append({"sentence": raw, "reason": reason, "removed": "sentence"})
+        abstained = bool(abstentions) and not kept
         if kept:
             dropped.extend(
                 {"sentence": raw, "reason": "abstention alongside an answer", "removed": "sentence"}
                 for raw in abstentions
             )
-        return CheckedAnswer(kept, dropped, removed, abstained, scores)
+        return CheckedAnswer(kept, dropped, abstained, scores)
 
     def _citation(self, doc: str, number: int, found: Support) -> Citation:
         paragraph = self.index.paragraph(doc, number)
@@ -260,10 +261,15 @@ class CitationChecker:
 
 
 def check(
-    answer_text: str, retrieval: Retrieval, index: Index, embedder: Embedder, threshold: float
+    answer_text: str,
+    retrieval: Retrieval,
+    index: Index,
+    embedder: Embedder,
+    threshold: float,
+    question: str = "",
 ) -> CheckedAnswer:
     """Check a generated answer against the paragraphs of `retrieval` (see the module doc)."""
-    return CitationChecker(index, embedder).check(answer_text, retrieval, threshold)
+    return CitationChecker(index, embedder).check(answer_text, retrieval, threshold, question)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -295,43 +301,11 @@ def split_claims(text: str) -> list[tuple[str, str, list[str]]]:
     return out
 
 
-def parse_marker(
-    marker: str, allowed: Sequence[tuple[str, int]], multi_doc: bool
-) -> list[tuple[tuple[str, int] | None, str]]:
-    """Each reference inside one `[…]` marker: ((doc, paragraph), "") or (None, why not)."""
-    inside = marker.strip()[1:-1]
-    out: list[tuple[tuple[str, int] | None, str]] = []
-    for part in re.split(r"[,;]|\band\b", inside):
-        if not part.strip():
-            continue
-        found = _REF.match(part)
-        if found is None:
-            out.append((None, f"malformed citation {marker}"))
-            continue
-        number = int(found.group("n"))
-        doc = found.group("doc")
-        if doc is None:
-            docs = [d for d, n in allowed if n == number]
-            candidates = [(docs[0], number)] if len(set(docs)) == 1 else []
-        else:
-            candidates = [(d, n) for d, n in allowed if n == number and d == doc]
-        if candidates:
-            out.append((candidates[0], ""))
-        else:
-            name = paragraph_name(doc, number, bool(doc))
-            out.append((None, f"cites {name} which was not retrieved"))
-    if not out:
-        out.append((None, f"malformed citation {marker}"))
-    return out
-
-
 def _is_abstention(claim: str) -> bool:
     def norm(text: str) -> str:
         return " ".join(re.sub(r"[^\w\s]", " ", text.lower().replace("’", "'")).split())
 
     return bool(claim) and norm(claim) == norm(ABSTENTION)
-
-
 
 
 def names(text: str, skip_first: bool = True) -> list[tuple[str, list[str]]]:
@@ -373,8 +347,17 @@ def _mentions(run: list[str], pool: set[str]) -> bool:
     return False
 
 
+def negated(text: str) -> bool:
+    """Whether a sentence holds a negation cue ("not", "never", "unlikely", "n't", …)."""
+    lowered = text.lower().replace("’", "'")
+    return "n't" in lowered or bool(_NEGATION.search(lowered))
+
+
 def _missing(found: Support) -> str:
     absent = [*found.missing_numbers, *found.missing_names]
-    if not absent:
-        return ""
-    return "; " + ", ".join(absent) + " not in it"
+    notes = ["; " + ", ".join(absent) + " not in it"] if absent else []
+    if found.negation_differs:
+        notes.append("; the article's sentence says the opposite (negation)")
+    if found.instructions_only:
+        notes.append("; it only holds instructions to the reader, not reporting")
+    return "".join(notes)

@@ -10,7 +10,8 @@ Support, the evidence that the article answers at all, is the best sentence's co
 IDF-weighted share of the question's words found in its paragraph, less a penalty when the
 question asks for a number, date or name and the sentence holds none. Below `abstain_threshold`
 (chosen on the gold set: see scripts/calibrate_abstention.py and the README) the answer is
-"The article does not say." Not done: synthesis across sentences or rewording.
+"The article does not say." A sentence addressing the reader or an AI system
+(rag.injection) is never an answer. Not done: synthesis across sentences or rewording.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from rag.index import Index
+from rag.injection import addresses_the_system
 from rag.lexical import tokenize
 from rag.passages import labelled
 from rag.results import ABSTENTION, Answer, Citation
@@ -123,6 +125,8 @@ class ExtractiveAnswerer:
             paragraph = self.index.paragraph(hit.doc, hit.paragraph)
             paragraph_share = self.coverage.share(question, labelled(paragraph, paragraph.text))
             for i, sentence in enumerate(paragraph.sentences):
+                if addresses_the_system(sentence.text):
+                    continue  # "ignore previous instructions…" is never an answer
                 dense = hit.sentence_dense.get(i, hit.dense)
                 searchable = labelled(paragraph, sentence.text)
                 share = max(self.coverage.share(question, searchable), paragraph_share * 0.5)
@@ -150,6 +154,20 @@ class ExtractiveAnswerer:
     def support(best: ScoredSentence) -> float:
         """Evidence that the sentence answers: meaning, shared words, and the asked-for kind."""
         return best.dense + best.coverage - (TYPE_MISSING_PENALTY if best.typed is False else 0.0)
+
+    def paragraph_support(self, retrieval: Retrieval) -> dict[tuple[str, int], float]:
+        """Each retrieved paragraph's support for answering the question (its best sentence's):
+        the measure that decides abstention, applied paragraph by paragraph."""
+        best: dict[tuple[str, int], float] = {}
+        for sentence in self.rank_sentences(retrieval):
+            key = (sentence.doc, sentence.paragraph)
+            best[key] = max(best.get(key, -math.inf), self.support(sentence))
+        return best
+
+    def best_support(self, retrieval: Retrieval) -> float:
+        """The support of the best-ranked sentence: what decides abstention, in both modes."""
+        ranked = self.rank_sentences(retrieval)
+        return self.support(ranked[0]) if ranked else 0.0
 
     def answer(self, retrieval: Retrieval, standalone: str, question: str) -> Answer:
         ranked = self.rank_sentences(retrieval)

@@ -1,17 +1,23 @@
 """Generative answers: a local GGUF model writes the answer, the citation check keeps it honest.
 
-`GenerativeAnswerer.answer` builds the prompt (rag.prompt) from the retrieved paragraphs, streams
-the model's text piece by piece (it is a generator: `yield` for each piece, `return` the final
-`Answer`), then checks every sentence against the paragraph it cites (rag.citations). The
-returned `Answer` has mode "llm", the model's name, the checked text with its markers, one
-verifiable citation per cited paragraph, and `dropped`: what the check removed and why.
+`GenerativeAnswerer.answer` first asks the one support measure that decides abstention in
+both modes (rag.extractive: does a retrieved sentence answer the question?). If it says no, the
+answer is "The article does not say." and the model is not asked (`fallback` = "abstained: …"):
+a fluent answer without evidence cannot win. Otherwise it builds the prompt (rag.prompt) from
+the retrieved paragraphs, streams the model's text piece by piece (it is a generator: `yield`
+for each piece, `return` the final `Answer`), then attributes every sentence to the retrieved
+sentence that supports it (rag.citations) and cites it itself; a sentence stays only when that
+paragraph also answers the question by the same support measure (a true sentence about
+something else, or one copied from an instruction planted in the article, is dropped). The
+returned `Answer` has mode "llm", the model's name, the supported sentences with our `[¶N]`
+markers, one verifiable citation per cited paragraph, and `dropped`: what was removed and why.
 
-When nothing supported remains, the answer falls back to the extractive answerer on the same
-retrieval (`fallback` = "extractive: …"), or abstains if that abstains too (`fallback` =
-"abstained: …"). The model's own abstention sentence is an abstained answer, not a fallback. A
-`ModelError` while generating (a context overflow, a llama.cpp failure) is raised, unless the
-settings ask for the extractive answer instead (`on_model_error == "extractive"`), in which case
-the reason goes into `fallback` and the CLI prints it as a notice.
+When no supported sentence remains — or the model says the article does not say, although the
+support measure found an answer — the answer is the extractive one on the same retrieval
+(`fallback` = "extractive: …"). A `ModelError` while generating (a llama.cpp failure) is raised,
+unless the settings ask for the extractive answer instead (`on_model_error == "extractive"`), in
+which case the reason goes into `fallback` and the CLI prints it as a notice. Timings gain
+`first_token` and `generate` (ms).
 
 `rewrite` turns a chat follow-up into a standalone question with the model, and falls back to
 the rules of rag.chat when the model's line does not look like a question.
@@ -23,6 +29,7 @@ Not here: loading details (rag.llm), prompt wording (rag.prompt), the check itse
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -30,7 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.chat import Turn, standalone_question, strip_citations
-from rag.citations import CitationChecker
+from rag.citations import CheckedAnswer, CitationChecker
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import ModelError
@@ -90,12 +97,18 @@ class GenerativeAnswerer:
     ) -> GenerativeAnswerer:
         """Load `settings.model` — already resolved to `path` if given — with a one-line
         `ModelError` on any failure."""
-        from rag.llm import context_size_for, get_model, resolve_model_path
+        from rag.llm import context_size_for, get_model, model_display_name, resolve_model_path
 
-        path = path or resolve_model_path(settings.model)
+        path = path or resolve_model_path(settings.model, settings.models_dir)
         n_ctx = context_size_for(settings.prompt_token_budget, settings.max_answer_tokens)
         started = time.perf_counter()
-        model = get_model(path, threads=settings.threads, n_ctx=n_ctx, seed=settings.seed)
+        model = get_model(
+            path,
+            threads=settings.threads,
+            n_ctx=n_ctx,
+            seed=settings.seed,
+            name=model_display_name(settings.model, path),
+        )
         elapsed = time.perf_counter() - started
         if elapsed > 1.0:  # only a load the user noticed is announced
             progress(f"loaded model {model.name} in {elapsed:.1f} s (context {model.n_ctx})")
@@ -120,13 +133,22 @@ class GenerativeAnswerer:
             self.settings.prompt_token_budget,
             context_room=room,
             prompt_tokens=getattr(self.model, "prompt_tokens", None),
+            ask_to_abstain=self.settings.model_may_abstain,
         )
 
     def answer(
         self, retrieval: Retrieval, standalone: str, question: str
     ) -> Generator[str, None, Answer]:
         """Stream the model's answer to `standalone`; return the checked `Answer`."""
+        extractive = self.extractive.answer(retrieval, standalone, question)
+        if extractive.abstained:  # one measure decides abstention, with or without a model
+            best = self.extractive.best_support(retrieval)
+            threshold = self.settings.abstain_threshold
+            why = f"no retrieved paragraph answers the question (support {best:.2f} < {threshold})"
+            return self._llm_answer(extractive, [], f"abstained: {why}; the model was not asked")
         pieces: list[str] = []
+        started = time.perf_counter()
+        first_token_ms: float | None = None
         try:
             prompt = self.prompt_for(retrieval, standalone)
             stream = self.model.chat_stream(
@@ -136,6 +158,8 @@ class GenerativeAnswerer:
             )
             try:
                 for piece in stream:
+                    if first_token_ms is None:
+                        first_token_ms = (time.perf_counter() - started) * 1000
                     pieces.append(piece)
                     yield piece
             finally:
@@ -145,34 +169,64 @@ class GenerativeAnswerer:
         except ModelError as exc:
             if self.settings.on_model_error != "extractive":
                 raise
-            fallback = self.extractive.answer(retrieval, standalone, question)
             return self._llm_answer(
-                fallback, [], f"extractive: model {self.model_name} failed ({exc})"
+                extractive, [], f"extractive: model {self.model_name} failed ({exc})"
             )
+        generated_ms = (time.perf_counter() - started) * 1000
+        timings = {"first_token": first_token_ms or generated_ms, "generate": generated_ms}
 
-        shown = [h for h in retrieval.hits if (h.doc, h.paragraph) in set(prompt.shown)]
+        shown = set(prompt.shown)
+        hits = [h for h in retrieval.hits if (h.doc, h.paragraph) in shown]
         checked = self.checker.check(
             "".join(pieces),
-            Retrieval(retrieval.question, retrieval.query_vector, shown, retrieval.elapsed_ms),
+            Retrieval(retrieval.question, retrieval.query_vector, hits, retrieval.elapsed_ms),
             self.settings.support_threshold,
+            question=standalone,
         )
-        multi = self.index.multi_doc
-        if checked.kept or checked.abstained:
-            text = checked.text(multi)
-            answer = Answer(question, standalone, text, checked.citations, checked.abstained, "llm")
-            return self._llm_answer(answer, checked.dropped, None)
+        checked = self._answering_only(checked, retrieval)
+        if checked.kept:
+            text = checked.text(self.index.multi_doc)
+            answer = Answer(question, standalone, text, checked.citations, False, "llm")
+            return self._llm_answer(answer, checked.dropped, None, timings)
         said = "".join(pieces).strip()
-        why = "the model's answer had no supported claims" if said else "the model said nothing"
-        fallback = self.extractive.answer(retrieval, standalone, question)
-        if fallback.abstained:
-            reason = f"abstained: {why} and the extractive answerer found no answer"
+        if checked.abstained:
+            why = "the model said the article does not say, but the retrieved paragraphs answer"
         else:
-            reason = f"extractive: {why}"
-        return self._llm_answer(fallback, checked.dropped, reason)
+            why = "the model said nothing"
+            if said:
+                why = "the model's answer had no supported sentence"
+        return self._llm_answer(extractive, checked.dropped, f"extractive: {why}", timings)
+
+    def _answering_only(self, checked: CheckedAnswer, retrieval: Retrieval) -> CheckedAnswer:
+        """`checked` keeping only sentences attributed to a paragraph that answers the question
+        by the abstention measure: a true sentence about something else, or one copied from an
+        instruction planted in the article, is dropped."""
+        support = self.extractive.paragraph_support(retrieval)
+        threshold = self.settings.abstain_threshold
+        multi = self.index.multi_doc
+        kept, dropped = [], list(checked.dropped)
+        for sentence in checked.kept:
+            if any(support.get((c.doc, c.paragraph), 0.0) >= threshold for c in sentence.citations):
+                kept.append(sentence)
+                continue
+            where = ", ".join(c.marker(multi) for c in sentence.citations)
+            dropped.append(
+                {
+                    "sentence": sentence.text,
+                    "reason": f"said by {where}, which does not answer the question",
+                    "removed": "sentence",
+                }
+            )
+        return dataclasses.replace(checked, kept=kept, dropped=dropped)
 
     def _llm_answer(
-        self, answer: Answer, dropped: list[dict[str, Any]], fallback: str | None
+        self,
+        answer: Answer,
+        dropped: list[dict[str, Any]],
+        fallback: str | None,
+        timings: dict[str, float] | None = None,
     ) -> Answer:
+        answer.timings_ms.update(timings or {})
         answer.mode = "llm"
         answer.model = self.model_name
         answer.dropped = dropped

@@ -60,7 +60,7 @@ class Pipeline:
             from rag.llm import resolve_model_path
 
             try:
-                model_path = resolve_model_path(settings.model)
+                model_path = resolve_model_path(settings.model, settings.models_dir)
             except ModelError as exc:
                 problem = exc
         if problem is not None and settings.on_model_error != "extractive":
@@ -136,6 +136,7 @@ class Pipeline:
             "rewrite": rewrite_ms,
             "retrieve": retrieval.elapsed_ms,
             "answer": (time.perf_counter() - started) * 1000,
+            **answer.timings_ms,  # a model's time to first token and generation time
         }
         yield Traced(answer, retrieval)
 

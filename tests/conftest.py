@@ -5,6 +5,9 @@
 - `FakeEmbedder` (hashed bag of words) tests logic around the embedding model quickly.
 - `article_index` is one real index of the article (real MiniLM, real FAISS, real ONNX export),
   built once per session; tests that need it are marked slow.
+- `qwen_pipeline` answers with the real instruct model qwen2.5-coder-0.5b (rag.models), loaded
+  once per session over that index; tests that use it are slow, and skip only when the model's
+  packages are not installed (CI installs them: scripts/setup --with-model).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
         if name.startswith("RAG_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))  # not the user's cache
     yield
 
 
@@ -84,6 +88,65 @@ def pipeline(article_index_dir: Path):  # type: ignore[no-untyped-def]
 
     settings = Settings.load({"index_dir": article_index_dir}, env={})
     return Pipeline.open(settings, progress=lambda _: None)
+
+
+REAL_MODEL = "qwen2.5-coder-0.5b"
+
+
+@pytest.fixture(scope="session")
+def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder holding the real instruct model, assembled and verified once per session
+    (its packages ship it in parts); skips when those packages are not installed."""
+    pytest.importorskip("llama_cpp")
+    from rag import models
+
+    if models.find_installed(REAL_MODEL) is None:
+        packages = ", ".join(models.CATALOGUE[REAL_MODEL].packages)
+        pytest.skip(
+            f"model {REAL_MODEL} is not installed (packages {packages}): "
+            "run scripts/setup --with-model"
+        )
+    folder = tmp_path_factory.mktemp("models")
+    models.model_file(REAL_MODEL, folder)
+    return folder
+
+
+def with_model(settings, model):  # type: ignore[no-untyped-def]
+    """A pipeline for `settings` (the index built and opened as `Pipeline.open` does) answering
+    with an already loaded `model`."""
+    from rag.generate import GenerativeAnswerer
+    from rag.pipeline import Pipeline
+
+    opened = Pipeline.open(settings.replace(model=""), progress=lambda _: None)
+    generator = GenerativeAnswerer(model, settings, opened.index, opened.embedder)
+    return Pipeline(settings, opened.index, opened.embedder, generator)
+
+
+@pytest.fixture(scope="session")
+def qwen_pipeline(article_index_dir: Path, real_model_dir: Path):  # type: ignore[no-untyped-def]
+    """The whole pipeline answering with the real model, over the session's article index.
+
+    The model is loaded here as the pipeline would load it (rag.generate.GenerativeAnswerer.load),
+    but kept out of rag.llm's process-wide cache: other tests call `unload_models()`, which
+    closes every cached model, and llama.cpp crashes the process when a closed model is used.
+    """
+    from rag.config import Settings
+    from rag.llm import LocalModel, context_size_for, resolve_model_path
+
+    settings = Settings.load(
+        {"model": REAL_MODEL, "index_dir": article_index_dir, "models_dir": real_model_dir},
+        env={},
+    )
+    path = resolve_model_path(settings.model, settings.models_dir)
+    model = LocalModel.load(
+        path,
+        threads=settings.threads,
+        n_ctx=context_size_for(settings.prompt_token_budget, settings.max_answer_tokens),
+        seed=settings.seed,
+        name=REAL_MODEL,
+    )
+    yield with_model(settings, model)
+    model.close()
 
 
 @pytest.fixture(scope="session")

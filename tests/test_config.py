@@ -41,9 +41,45 @@ def test_bad_values_are_input_errors(env: dict[str, str], message: str) -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{"RAG_RRF_K": "0"}, {"RAG_ABSTAIN_THRESHOLD": "nan"}, {"RAG_TEMPERATURE": "-1"},
-     {"RAG_PROMPT_TOKEN_BUDGET": "0"}, {"RAG_MAX_ANSWER_TOKENS": "0"}],
+    [
+        {"RAG_RRF_K": "0"},
+        {"RAG_ABSTAIN_THRESHOLD": "nan"},
+        {"RAG_TEMPERATURE": "-1"},
+        {"RAG_PROMPT_TOKEN_BUDGET": "0"},
+        {"RAG_MAX_ANSWER_TOKENS": "0"},
+    ],
 )
 def test_out_of_range_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(InputError):
         Settings.load(env=env)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("true", True),
+        (" Yes ", True),
+        ("ON", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("Off", False),
+    ],
+)
+def test_bool_settings_parse_from_the_environment(raw: str, value: bool) -> None:
+    assert Settings().model_may_abstain is False
+    assert Settings.load(env={"RAG_MODEL_MAY_ABSTAIN": raw}).model_may_abstain is value
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "enabled"])
+def test_a_bad_bool_is_an_input_error(raw: str) -> None:
+    with pytest.raises(InputError, match="RAG_MODEL_MAY_ABSTAIN"):
+        Settings.load(env={"RAG_MODEL_MAY_ABSTAIN": raw})
+
+
+def test_models_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert Settings.load(env={}).models_dir == tmp_path / "cache" / "rag" / "models"
+    assert Settings.load(env={"RAG_MODELS_DIR": "~/m"}).models_dir == Path.home() / "m"
+    assert Settings.load({"models_dir": "/x"}, env={}).models_dir == Path("/x")
