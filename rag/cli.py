@@ -54,9 +54,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--gold", type=Path, default=None, help="gold JSONL file (default: tests/gold/qa.jsonl)"
     )
+    p.add_argument(
+        "--split",
+        choices=("dev", "test", "all"),
+        default="all",
+        help="score only the cases of one split of the gold file (default: all)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--k", type=int, default=None, help="paragraphs retrieved per question")
-    p.add_argument("--model", default=None, help="GGUF model for generative answers")
+    p.add_argument(
+        "--model", default=None, help="installed model name or GGUF file for generative answers"
+    )
+    _common(p)
+
+    p = commands.add_parser(
+        "models", help="list the language models that install from PyPI, for --model NAME"
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check each installed model's sha256 (assembling models shipped in parts)",
+    )
     _common(p)
 
     for entry in _plugins():
@@ -85,7 +104,8 @@ def _answering(p: argparse.ArgumentParser, json_output: bool = True) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="GGUF file or hf:OWNER/REPO/FILE.gguf for generative answers (RAG_MODEL)",
+        help="an installed model's name (rag models), a GGUF file or hf:OWNER/REPO/FILE.gguf "
+        "for generative answers (RAG_MODEL)",
     )
     p.add_argument(
         "--fallback-extractive",
@@ -194,10 +214,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluation import DEFAULT_GOLD, evaluate, format_report, load_gold
+    from rag.evaluation import DEFAULT_GOLD, evaluate, format_report, load_gold, select_split
     from rag.pipeline import Pipeline
 
-    cases = load_gold(args.gold or DEFAULT_GOLD)
+    cases = select_split(load_gold(args.gold or DEFAULT_GOLD), args.split)
     pipeline = Pipeline.open(settings_from(args))
     report = evaluate(pipeline, cases)
     if args.json:
@@ -207,7 +227,49 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS = {"index": cmd_index, "ask": cmd_ask, "chat": cmd_chat, "eval": cmd_eval}
+def cmd_models(args: argparse.Namespace) -> int:
+    from rag import models
+
+    installed = {found.model.name for found in models.installed_models()}
+    if args.verify:
+        folder = settings_from(args).models_dir
+        for name in sorted(installed):
+            print(f"{name}: verified, {models.model_file(name, folder)}", file=sys.stderr)
+    rows: list[dict[str, Any]] = [
+        {
+            "name": model.name,
+            "installed": model.name in installed,
+            "title": model.title,
+            "size_bytes": model.size,
+            "sha256": model.sha256,
+            "packages": list(model.requirements),
+            "source": model.source,
+            "install": model.install_command,
+        }
+        for model in models.CATALOGUE.values()
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        state = "installed" if row["installed"] else "not installed"
+        print(f"{row['name']}  ({state}, {row['size_bytes'] / 2**20:.0f} MiB)  {row['title']}")
+        print(f"    from {row['source']}")
+        print(f"    sha256 {row['sha256']}")
+        if not row["installed"]:
+            print(f"    install: scripts/setup --with-model, or {row['install']}")
+    if installed:
+        print(f'\nuse: rag ask --model {sorted(installed)[0]} "QUESTION"  (or RAG_MODEL=NAME)')
+    return 0
+
+
+HANDLERS = {
+    "index": cmd_index,
+    "ask": cmd_ask,
+    "chat": cmd_chat,
+    "eval": cmd_eval,
+    "models": cmd_models,
+}
 
 
 # --- printing answers ------------------------------------------------------------------------

@@ -21,13 +21,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.citations import split_claims
 from rag.config import PROJECT_ROOT
 from rag.errors import InputError
 from rag.pipeline import Pipeline
 
 DEFAULT_GOLD = PROJECT_ROOT / "tests" / "gold" / "qa.jsonl"
 TYPES = ("factoid", "numeric", "paraphrase", "unanswerable", "followup", "multihop")
+SPLITS = ("dev", "test")
 MRR_DEPTH = 10
+
+
+def select_split(cases: list[GoldCase], split: str | None) -> list[GoldCase]:
+    """The cases of one split ("dev" or "test"); all of them for None or "all"."""
+    if split in (None, "all"):
+        return cases
+    chosen = [c for c in cases if c.split == split]
+    if not chosen:
+        raise InputError(f"the gold file has no cases in split {split!r}")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class GoldCase:
     answers: tuple[str, ...]
     evidence: str
     history: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    split: str = ""  # "dev" (choices are made on it) or "test" (figures are reported on it)
 
     @property
     def answerable(self) -> bool:
@@ -78,6 +91,9 @@ def load_gold(path: Path) -> list[GoldCase]:
             isinstance(a, str) for a in raw["answers"]
         ):
             raise InputError(f"{where}: answers must be a list of strings")
+        split = raw.get("split", "")
+        if split not in (*SPLITS, ""):
+            raise InputError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
         history = raw.get("history") or []
         if not all(isinstance(t, list) and len(t) == 2 for t in history):
             raise InputError(f"{where}: history must be a list of [question, answer] pairs")
@@ -89,6 +105,7 @@ def load_gold(path: Path) -> list[GoldCase]:
                 tuple(raw["answers"]),
                 str(raw["evidence"]),
                 tuple((str(q), str(a)) for q, a in history),
+                split,
             )
         )
     if not cases:
@@ -123,8 +140,21 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
             if case.evidence
             else False
         )
+        model_row: dict[str, Any] = {}
+        if answer.mode == "llm":
+            written = answer.fallback is None and not answer.abstained
+            model_row = {
+                "model_written": written,
+                "sentences_kept": len(split_claims(answer.text)) if written else 0,
+                "sentences_dropped": sum(d["removed"] == "sentence" for d in answer.dropped),
+                "first_token_ms": answer.timings_ms.get("first_token"),
+                "answer_ms": answer.timings_ms.get("answer"),
+                "fallback": answer.fallback,
+                "dropped": answer.dropped,
+            }
         rows.append(
             {
+                **model_row,
                 "id": case.id,
                 "type": case.type,
                 "question": case.question,
@@ -137,7 +167,43 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
                 "answer": answer.text,
             }
         )
-    return {"metrics": _metrics(rows), "by_type": _by_type(rows), "cases": rows}
+    metrics = _metrics(rows)
+    if any("model_written" in r for r in rows):
+        metrics.update(_model_metrics(rows))
+    return {"metrics": metrics, "by_type": _by_type(rows), "cases": rows}
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (0-100) by linear interpolation, or None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return round(ordered[low] + (ordered[high] - ordered[low]) * (position - low), 1)
+
+
+def _model_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the model did: answers it wrote (kept, not fallen back), sentences kept and
+    dropped, and its latency over the questions it was asked (abstained ones skip the model)."""
+    answerable = [r for r in rows if r["answerable"]]
+    asked = [r for r in rows if r.get("first_token_ms") is not None]
+    first = [float(r["first_token_ms"]) for r in asked]
+    whole = [float(r["answer_ms"]) for r in asked]
+    return {
+        "model_written": _ratio(sum(r["model_written"] for r in rows), len(rows)),
+        "model_written_answerable": _ratio(
+            sum(r["model_written"] for r in answerable), len(answerable)
+        ),
+        "model_asked": len(asked),
+        "sentences_kept": sum(r["sentences_kept"] for r in rows),
+        "sentences_dropped": sum(r["sentences_dropped"] for r in rows),
+        "first_token_ms_p50": _percentile(first, 50),
+        "first_token_ms_p95": _percentile(first, 95),
+        "answer_ms_p50": _percentile(whole, 50),
+        "answer_ms_p95": _percentile(whole, 95),
+    }
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -191,6 +257,10 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value / 1000:.2f} s"
+
+
 def format_report(report: dict[str, Any]) -> str:
     m = report["metrics"]
     lines = [
@@ -212,6 +282,17 @@ def format_report(report: dict[str, Any]) -> str:
         "| type | cases | contained / abstained | cited | recall@3 |",
         "| --- | --- | --- | --- | --- |",
     ]
+    if "model_written" in m:
+        lines[-3:-3] = [
+            f"| answers written by the model (kept, not fallen back) | "
+            f"{_pct(m['model_written'])} of all, {_pct(m['model_written_answerable'])} of "
+            "answerable |",
+            f"| model sentences kept / dropped | {m['sentences_kept']} / "
+            f"{m['sentences_dropped']} |",
+            f"| time to first token, p50 / p95 ({m['model_asked']} asked) | "
+            f"{_ms(m['first_token_ms_p50'])} / {_ms(m['first_token_ms_p95'])} |",
+            f"| whole answer, p50 / p95 | {_ms(m['answer_ms_p50'])} / {_ms(m['answer_ms_p95'])} |",
+        ]
     for kind in TYPES:
         row = report["by_type"].get(kind)
         if row is None:
