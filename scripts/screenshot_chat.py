@@ -1,12 +1,17 @@
-"""Screenshot the web chat answering a question, for the README (docs/chat.png).
+"""Screenshot the web chat answering questions, for the README (docs/chat.png).
 
 Starts `rag serve` on a free port (or uses a running server given as URL), opens it in Debian's
-headless chromium through Playwright, asks the question, waits for the cited answer and its
-highlighted source, and saves a screenshot:
+headless chromium through Playwright, asks each question in turn, waits for each cited answer
+and its highlighted source, opens any list of sentences the citation check removed, and saves a
+screenshot:
 
-    python scripts/screenshot_chat.py [--url URL] [--question Q] [--out docs/chat.png]
+    python scripts/screenshot_chat.py [--url URL] [--model NAME] [--question Q ...]
+                                      [--out docs/chat.png]
 
-The server it starts uses RAG_INDEX_DIR / --index-dir like any `rag` command.
+With `--model` (e.g. qwen2.5-coder-0.5b, see `rag models`) the server answers in model mode;
+the README's screenshot is taken that way. The server it starts uses RAG_INDEX_DIR /
+--index-dir like any `rag` command, and `--threads` for llama.cpp (default 1: steadier on a busy
+machine).
 """
 
 from __future__ import annotations
@@ -62,7 +67,14 @@ def serve(extra: list[str], timeout: float = 180) -> Iterator[str]:
             process.kill()
 
 
-def screenshot(url: str, question: str, out: Path, width: int = 1280, height: int = 900) -> None:
+def screenshot(
+    url: str,
+    questions: list[str],
+    out: Path,
+    width: int = 1280,
+    height: int = 900,
+    timeout_ms: int = 600_000,
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
@@ -72,11 +84,19 @@ def screenshot(url: str, question: str, out: Path, width: int = 1280, height: in
                                     device_scale_factor=1)
             page.goto(url)
             box = page.locator("#rag-question textarea")
-            box.fill(question)
-            box.press("Enter")
-            answer = page.locator("#rag-chat .rag-answer:not(.rag-pending)").last
-            expect(answer.locator(".rag-sources mark")).to_be_visible(timeout=60_000)
-            expect(page.locator("#rag-article .rag-cited").first).to_be_visible()
+            answers = page.locator("#rag-chat .rag-answer:not(.rag-pending)")
+            for number, question in enumerate(questions, 1):
+                box.fill(question)
+                box.press("Enter")
+                expect(answers).to_have_count(number, timeout=timeout_ms)
+            answer = answers.last
+            if answer.locator(".rag-abstained").count() == 0:
+                expect(answer.locator(".rag-sources mark").first).to_be_visible()
+                expect(page.locator("#rag-article .rag-cited").first).to_be_visible()
+            for summary in page.locator("#rag-chat details.rag-dropped summary").all():
+                summary.click()  # show what the citation check removed, and why
+            page.wait_for_timeout(300)
+            page.locator("#rag-chat .rag-answer").last.scroll_into_view_if_needed()
             page.wait_for_timeout(600)  # let the chat finish scrolling
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out))
@@ -87,19 +107,30 @@ def screenshot(url: str, question: str, out: Path, width: int = 1280, height: in
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running `rag serve` (default: start one)")
-    parser.add_argument("--question", default="who nominated Al Sudani?")
+    parser.add_argument(
+        "--question",
+        action="append",
+        dest="questions",
+        help="a question to ask (repeat to ask several in one conversation; "
+        "default: who nominated Al Sudani?)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "chat.png")
     parser.add_argument("--index-dir", help="index folder for the server it starts")
+    parser.add_argument("--model", help="serve in model mode with this model (`rag models`)")
+    parser.add_argument("--threads", default="1", help="llama.cpp threads in model mode")
     args = parser.parse_args()
+    questions = args.questions or ["who nominated Al Sudani?"]
     if not Path(CHROMIUM).exists():
         print(f"error: {CHROMIUM} not found (apt-get install chromium)", file=sys.stderr)
         return 1
     if args.url:
-        screenshot(args.url, args.question, args.out)
+        screenshot(args.url, questions, args.out)
     else:
         extra = ["--index-dir", args.index_dir] if args.index_dir else []
+        if args.model:
+            extra += ["--model", args.model, "--threads", args.threads]
         with serve(extra) as url:
-            screenshot(url, args.question, args.out)
+            screenshot(url, questions, args.out)
     print(args.out)
     return 0
 

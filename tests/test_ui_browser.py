@@ -2,25 +2,35 @@
 
 Types a question, waits for the streamed answer, checks the citation, the highlighted source and
 the marked article paragraph are visible, and saves a screenshot; then serves a document full of
-markup and checks it shows as text (no dialog, no element from the document).
+markup and checks it shows as text (no dialog, no element from the document). In model mode,
+with the real qwen2.5-coder-0.5b model: the model's name in the header, its draft streaming in,
+then the checked answer with `[¶13]` and its highlighted quote; and, with a scripted model whose
+second sentence the check removes, the collapsed list of removed sentences and their reasons.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .test_ui_server import build_index, serving
+from .test_ui_server import build_index, free_port, require_model, serving, with_scripted_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 HOSTILE = """Testville opens its new bridge <script>alert("headline")</script>
 
 The mayor said the bridge cost 12 million dollars and opened to traffic on Monday morning.
@@ -41,8 +51,9 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does it)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -61,8 +72,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def seed_server(article_index_dir: Path,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def seed_server(article_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serving(article_index_dir, tmp_path_factory.mktemp("serve")) as url:
         yield url
 
@@ -90,8 +100,7 @@ def ask(page: Any, question: str) -> Any:
     return answers.last
 
 
-def test_question_answer_citation_and_source(page: Any, seed_server: str,
-                                             tmp_path: Path) -> None:
+def test_question_answer_citation_and_source(page: Any, seed_server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     page.goto(seed_server)
@@ -140,7 +149,8 @@ def test_example_abstention_and_follow_up(page: Any, seed_server: str) -> None:
     expect(ask(page, "Who nominated Al Sudani?")).to_contain_text("[¶13]")
     follow_up = ask(page, "When did he take office?")
     expect(follow_up.locator(".rag-rewritten small")).to_have_text(
-        "Understood as: When did Al Sudani take office?")
+        "Understood as: When did Al Sudani take office?"
+    )
     expect(follow_up.locator(".rag-rewritten small")).to_be_visible()
     expect(follow_up).to_contain_text("October 2022")
     expect(page.locator("#rag-article .rag-cited .rag-num")).to_have_text("¶13")
@@ -151,7 +161,8 @@ def test_markup_in_the_document_shows_as_text(page: Any, hostile_server: str) ->
 
     page.goto(hostile_server)
     expect(page.locator("#rag-header")).to_contain_text(
-        'Testville opens its new bridge <script>alert("headline")</script>')
+        'Testville opens its new bridge <script>alert("headline")</script>'
+    )
     article = page.locator("#rag-article")
     expect(article).to_contain_text("<img src=x onerror=alert(1)>")
     expect(article).to_contain_text("<script>alert(1)</script>")
@@ -169,3 +180,113 @@ def test_markup_in_the_document_shows_as_text(page: Any, hostile_server: str) ->
     assert page.locator("#rag-article .katex").count() == 0
     assert page.dialogs == []
     assert page.errors == []
+
+
+# --- model mode ------------------------------------------------------------------------------
+
+MODEL = "qwen2.5-coder-0.5b"
+ANSWER_TIMEOUT_MS = 600_000  # a busy 2-core machine; never a measure of speed
+
+
+@pytest.fixture(scope="module")
+def model_server(
+    article_index_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`rag serve --model qwen2.5-coder-0.5b`, the real model, loaded once for this module."""
+    require_model(MODEL)
+    log_dir = tmp_path_factory.mktemp("serve-model")
+    with serving(article_index_dir, log_dir, "--model", MODEL, "--threads", "1") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def scripted_server(pipeline: Any) -> Iterator[str]:
+    """The app in this process over the real index and citation check, a scripted model
+    answering (tests/test_ui_server.py: ScriptedModel), so what the check removes is known."""
+    from ui.app import build_app, start
+
+    app = build_app(with_scripted_model(pipeline))
+    url = start(app, "127.0.0.1", free_port())
+    try:
+        yield url
+    finally:
+        app.close(verbose=False)
+
+
+def expect_collapsed_removals(answer: Any) -> Any:
+    """The removed sentences: collapsed under their summary, shown with reasons on a click."""
+    from playwright.sync_api import expect
+
+    details = answer.locator("details.rag-dropped")
+    expect(details).to_have_count(1)
+    summary = details.locator("summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_have_text(re.compile(r"\d+ (sentence|citation)s?\b.* removed"))
+    items = details.locator("li.rag-dropped-item")
+    expect(items.first).to_be_hidden()
+    summary.click()
+    expect(items.first).to_be_visible()
+    expect(items.first.locator(".rag-dropped-reason")).to_be_visible()
+    return items
+
+
+def test_model_mode_streams_then_shows_the_checked_answer(page: Any, model_server: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(model_server)
+    expect(page.locator("#rag-header .rag-mode")).to_have_text(f"mode: model {MODEL}")
+
+    box = page.locator("#rag-question textarea")
+    box.fill("who nominated Al Sudani?")
+    box.press("Enter")
+    # while the model writes, its draft is labelled as not yet checked
+    expect(page.locator("#rag-chat .rag-pending .rag-status")).to_contain_text(
+        f"{MODEL} is writing", timeout=60_000
+    )
+    answer = page.locator("#rag-chat .rag-answer:not(.rag-pending)")
+    expect(answer).to_have_count(1, timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#rag-chat .rag-pending")).to_have_count(0)  # replaced, not appended
+
+    expect(answer.locator(".rag-text .rag-cite").first).to_have_text("[¶13]")
+    expect(answer.locator(".rag-text")).to_contain_text("Co-ordination Framework")
+    expect(answer.locator(".rag-sources .rag-cite").first).to_have_text("[¶13]")
+    mark = answer.locator(".rag-sources mark").first
+    expect(mark).to_be_visible()
+    expect(mark).to_contain_text("the nominee of the Iran-aligned Co-ordination Framework")
+    written = answer.locator(".rag-model")
+    if written.count():  # the model's own sentences survived the check
+        expect(written).to_contain_text(f"Written by {MODEL}")
+    else:  # the article's own sentence, and why
+        expect(answer.locator(".rag-notice")).to_contain_text("Answered from the article")
+    if answer.locator("details.rag-dropped").count():
+        expect_collapsed_removals(answer)
+    expect(page.locator("#rag-article .rag-cited .rag-num").first).to_have_text("¶13")
+    assert not page.errors and not page.dialogs
+
+
+# Gradio's queue, run in this process here, uses pandas options that pandas 3 deprecates.
+@pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_removed_sentences_are_listed_on_demand(page: Any, scripted_server: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(scripted_server)
+    expect(page.locator("#rag-header .rag-mode")).to_have_text("mode: model scripted-model")
+    answer = ask(page, "who nominated Al Sudani?")
+    expect(answer.locator(".rag-text")).to_contain_text("Co-ordination Framework")
+    expect(answer.locator(".rag-text")).not_to_contain_text("Hamas")
+    expect(answer.locator(".rag-sources mark")).to_be_visible()
+    summary = answer.locator("details.rag-dropped summary")
+    expect(summary).to_have_text("1 sentence removed: not supported by the article")
+    items = expect_collapsed_removals(answer)
+    expect(items).to_have_count(1)
+    expect(items.first.locator(".rag-dropped-text")).to_have_text(
+        "Hamas nominated him <b>in 1990</b> [¶13]."
+    )
+    expect(items.first.locator(".rag-dropped-reason")).to_contain_text(
+        "not supported by the article (closest ¶"
+    )
+    assert page.locator("#rag-chat b").count() == 0  # the model's markup is text
+    summary.click()
+    expect(items.first).to_be_hidden()  # and closes again
+    assert not page.errors and not page.dialogs

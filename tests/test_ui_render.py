@@ -30,16 +30,31 @@ def citation(number: int, quote: str | None = None, **changes) -> Citation:
     paragraph = document().paragraph(number)
     quote = quote if quote is not None else paragraph.sentences[0].text
     start = paragraph.text.find(quote)
-    values = dict(doc="bridge", paragraph=number, quote=quote, text=paragraph.text, start=start,
-                  end=start + len(quote), score=0.9)
+    values = dict(
+        doc="bridge",
+        paragraph=number,
+        quote=quote,
+        text=paragraph.text,
+        start=start,
+        end=start + len(quote),
+        score=0.9,
+    )
     values.update(changes)
     return Citation(**values)
 
 
-def answer(text: str, citations=(), *, question="q?", standalone=None, abstained=False,
-           **extra) -> Answer:
-    return Answer(question=question, standalone_question=standalone or question, text=text,
-                  citations=list(citations), abstained=abstained, mode="extractive", **extra)
+def answer(
+    text: str, citations=(), *, question="q?", standalone=None, abstained=False, **extra
+) -> Answer:
+    return Answer(
+        question=question,
+        standalone_question=standalone or question,
+        text=text,
+        citations=list(citations),
+        abstained=abstained,
+        mode="extractive",
+        **extra,
+    )
 
 
 def assert_inert(html: str) -> None:
@@ -51,7 +66,7 @@ def assert_inert(html: str) -> None:
 
 
 def test_text_escapes_markup_dollars_and_newlines():
-    out = render.text(f'{SCRIPT} {IMG} "q" \'s\' $$x$$\n\nnext')
+    out = render.text(f"{SCRIPT} {IMG} \"q\" 's' $$x$$\n\nnext")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out
     assert "&quot;q&quot;" in out and "&#x27;s&#x27;" in out
@@ -64,8 +79,9 @@ def test_answer_with_hostile_citation_is_escaped_and_marked():
     html = render.answer_html(answer(f"Engineers found {SCRIPT} in it. [¶3]", [cited]), False)
     assert_inert(html)
     marked = re.findall(r"<mark>(.*?)</mark>", html)
-    assert marked == ["Engineers found &lt;script&gt;alert(1)&lt;/script&gt; in the control "
-                      "software."]
+    assert marked == [
+        "Engineers found &lt;script&gt;alert(1)&lt;/script&gt; in the control software."
+    ]
     # the rest of the paragraph follows the mark, unmarked
     assert "</mark> They removed it on Tuesday." in html
     assert '<span class="rag-cite">[¶3]</span>' in html
@@ -112,24 +128,173 @@ def test_abstention_is_shown_as_such():
 def test_rewritten_question_in_small_print_only_when_rewritten():
     same = render.answer_html(answer("x [¶2]", question="Who?", standalone="Who?"), False)
     assert "Understood as" not in same
-    html = render.answer_html(answer("x [¶2]", question="When did he <b>?",
-                                     standalone="When did Al Sudani <b>?"), False)
-    assert '<small>Understood as: When did Al Sudani &lt;b&gt;?</small>' in html
+    recased = answer("x [¶2]", question="who nominated  him?", standalone="Who nominated him?")
+    assert "Understood as" not in render.answer_html(recased, False)  # a model's recasing
+    html = render.answer_html(
+        answer("x [¶2]", question="When did he <b>?", standalone="When did Al Sudani <b>?"), False
+    )
+    assert "<small>Understood as: When did Al Sudani &lt;b&gt;?</small>" in html
 
 
-def test_notices_for_model_fallback_and_dropped_sentences():
-    html = render.answer_html(answer("x [¶2]", fallback=f"model failed {SCRIPT}",
-                                     dropped=[{"sentence": "a"}, {"sentence": "b"}]), False)
+def test_unknown_fallback_is_an_escaped_notice():
+    html = render.answer_html(answer("x [¶2]", fallback=f"model failed {SCRIPT}"), False)
     assert_inert(html)
     assert "Notice: model failed &lt;script&gt;" in html
-    assert "2 generated sentences without support" in html
+
+
+# --- model mode ------------------------------------------------------------------------------
+
+MODEL = "qwen2.5-coder-0.5b"
+# Removals as rag.citations and rag.generate record them, with markup from the model.
+DROPPED = [
+    {
+        "sentence": f"Hamas nominated him {SCRIPT} in 1990. [¶13]",
+        "reason": "not supported by the article (closest ¶13, score 0.21; 1990, Hamas not in it)",
+        "removed": "sentence",
+    },
+    {
+        "sentence": f"The website showed {IMG}.",
+        "reason": f"not supported by the article (closest ¶4, score 0.30; {IMG} not in it)",
+        "removed": "sentence",
+    },
+]
+
+
+def model_answer(text: str, citations=(), **extra) -> Answer:
+    values = dict(mode="llm", model=MODEL)
+    values.update(extra)
+    result = answer(text, citations)
+    for name, value in values.items():
+        setattr(result, name, value)
+    return result
+
+
+def dropped_block(html: str) -> str:
+    found = re.findall(r'<details class="rag-dropped">.*?</details>', html)
+    assert len(found) == 1, html
+    return found[0]
+
+
+def test_dropped_sentences_are_listed_with_reasons_in_a_collapsed_details():
+    kept = citation(2)
+    html = render.answer_html(
+        model_answer("The bridge cost 12 million dollars. [¶2]", [kept], dropped=DROPPED), False
+    )
+    assert_inert(html)
+    assert "\n" not in html
+    block = dropped_block(html)
+    assert "<details " in block and " open" not in block  # collapsed until asked for
+    summary = re.fullmatch(r"<details[^>]*><summary>(.*?)</summary>.*", block)
+    assert summary and summary.group(1) == "2 sentences removed: not supported by the article"
+    items = re.findall(r'<li class="rag-dropped-item rag-dropped-sentence">(.*?)</li>', block)
+    assert items == [
+        '<span class="rag-dropped-text">Hamas nominated him &lt;script&gt;alert(1)&lt;/script&gt;'
+        ' in 1990. [¶13]</span> <span class="rag-dropped-reason">— not supported by the article'
+        " (closest ¶13, score 0.21; 1990, Hamas not in it)</span>",
+        '<span class="rag-dropped-text">The website showed &lt;img src=x onerror=alert(1)&gt;.'
+        '</span> <span class="rag-dropped-reason">— not supported by the article (closest ¶4,'
+        " score 0.30; &lt;img src=x onerror=alert(1)&gt; not in it)</span>",
+    ]
+    # a removed sentence's marker is not shown as a citation; the kept answer's is
+    assert block.count("rag-cite") == 0
+    text_part = html.split('<details class="rag-dropped">')[0]
+    assert '<span class="rag-cite">[¶2]</span>' in text_part
+    # the details come after the answer, before its sources
+    assert html.index("rag-text") < html.index("rag-dropped") < html.index("rag-sources")
+    assert "<mark>" in html.split("rag-sources", 1)[1]
+
+
+def test_dropped_summary_counts_and_wording():
+    one = dropped_block(render.answer_html(model_answer("x [¶2]", dropped=DROPPED[:1]), False))
+    assert "<summary>1 sentence removed: not supported by the article</summary>" in one
+    mixed = [
+        DROPPED[0],
+        {
+            "sentence": "The article does not say.",
+            "reason": "abstention alongside an answer",
+            "removed": "sentence",
+        },
+        {"sentence": "[¶9]", "reason": "¶9 was not shown to the model", "removed": "citation"},
+    ]
+    block = dropped_block(render.answer_html(model_answer("x [¶2]", dropped=mixed), False))
+    assert "<summary>2 sentences and 1 citation removed by the citation check</summary>" in block
+    assert "— abstention alongside an answer</span>" in block
+    assert 'class="rag-dropped-item rag-dropped-citation"' in block
+    bare = dropped_block(render.answer_html(model_answer("x", dropped=[{"sentence": "a"}]), False))
+    assert '<span class="rag-dropped-text">a</span></li>' in bare  # no reason: none shown
+    assert render.dropped_html([]) == ""
+    assert "rag-dropped" not in render.answer_html(model_answer("x [¶2]"), False)
+
+
+def test_model_answer_names_the_model_and_fallbacks_read_as_words():
+    html = render.answer_html(model_answer("x [¶2]", [citation(2)], model=f"m{SCRIPT}"), False)
+    assert_inert(html)
+    assert "Written by m&lt;script&gt;" in html and "checked against the article" in html
+    fell_back = render.answer_html(
+        model_answer(
+            "The mayor said so. [¶2]",
+            [citation(2)],
+            dropped=DROPPED,
+            fallback="extractive: the model's answer had no supported sentence",
+        ),
+        False,
+    )
+    assert (
+        "<small>Answered from the article&#x27;s own sentences: the model&#x27;s answer had no "
+        "supported sentence</small>"
+    ) in fell_back
+    assert "Written by" not in fell_back  # the text shown is the article's, not the model's
+    assert "2 sentences removed" in fell_back
+    abstained = render.answer_html(
+        model_answer(
+            ABSTENTION,
+            abstained=True,
+            fallback="abstained: no retrieved paragraph answers the question (support 0.34 < "
+            "0.68); the model was not asked",
+        ),
+        False,
+    )
+    assert "No answer in the article" in abstained
+    assert (
+        "Why no answer: no retrieved paragraph answers the question (support 0.34 &lt; 0.68)"
+        in (abstained)
+    )
+    assert "Written by" not in abstained
+    assert (
+        render.fallback_notice(f"oops: {SCRIPT}")
+        == "Notice: oops: &lt;script&gt;alert(1)&lt;/script&gt;"
+    )
+    assert render.fallback_notice("extractive") == "Notice: extractive"
+
+
+def test_model_draft_is_labelled_as_unchecked():
+    draft = render.partial_html(f"It showed {IMG} [¶4]", f"m{SCRIPT}")
+    assert_inert(draft)
+    assert "rag-pending" in draft and "rag-draft" in draft
+    assert "m&lt;script&gt;alert(1)&lt;/script&gt; is writing" in draft
+    assert '<span class="rag-cite">[¶4]</span>' in draft
+    assert "is writing" not in render.partial_html("It showed")  # extractive: no label
+
+
+def test_mode_label_reads_as_the_model_name():
+    assert render.model_of("llm: qwen2.5-coder-0.5b") == "qwen2.5-coder-0.5b"
+    assert render.model_of("extractive") is None and render.model_of("llm: ") is None
+    assert render.mode_text("llm: qwen2.5-coder-0.5b") == "model qwen2.5-coder-0.5b"
+    assert render.mode_text("extractive") == "extractive"
 
 
 def test_chat_messages_have_no_blank_lines():
     """A blank line would end the HTML block and let Markdown loose on the rest."""
-    for html in (render.answer_html(answer("one\n\ntwo [¶2]", [citation(2)]), False),
-                 render.partial_html("one\n\n"), render.error_html("bad\n\nworse"),
-                 render.question_html("a\n\n# b")):
+    for html in (
+        render.answer_html(answer("one\n\ntwo [¶2]", [citation(2)]), False),
+        render.partial_html("one\n\n"),
+        render.partial_html("one\n\n", "model\n\nname"),
+        render.answer_html(
+            model_answer("one\n\ntwo [¶2]", dropped=[{"sentence": "a\n\nb"}]), False
+        ),
+        render.error_html("bad\n\nworse"),
+        render.question_html("a\n\n# b"),
+    ):
         assert "\n" not in html
 
 
@@ -159,7 +324,8 @@ def test_header_escapes_headline_and_shows_date_and_mode():
     assert_inert(html)
     assert "Bridge opens &lt;script&gt;" in html
     assert "Updated: January 5, 2024, 10:00 AM" in html
-    assert "mode: llm: &lt;tiny&gt;.gguf" in html
+    assert "mode: model &lt;tiny&gt;.gguf" in html
+    assert "mode: extractive" in render.header_html([document()], "extractive")
 
 
 def test_multi_document_markers():
@@ -173,8 +339,11 @@ def test_multi_document_markers():
 
 def test_caption_credit_is_shown_once_in_small_print():
     """A caption's text already ends with its credit: style it, do not repeat it."""
-    doc = parse_text("Bridge opens\n\nThe mayor cuts the ribbon in Testville, Iraq. Reuters\n\n"
-                     "The mayor said the bridge cost 12 million dollars.\n", "bridge")
+    doc = parse_text(
+        "Bridge opens\n\nThe mayor cuts the ribbon in Testville, Iraq. Reuters\n\n"
+        "The mayor said the bridge cost 12 million dollars.\n",
+        "bridge",
+    )
     caption = doc.paragraph(2)
     assert caption.role == "caption" and caption.credit == "Reuters"
     assert caption.text.endswith("Reuters")
@@ -186,8 +355,10 @@ def test_caption_credit_is_shown_once_in_small_print():
     cited = Citation("bridge", 2, quote, caption.text, 0, len(quote), 0.9)
     marked = render.article_html([doc], [cited])
     assert marked.count("Reuters") == 1
-    assert ('<mark>The mayor cuts the ribbon in Testville, Iraq. </mark>'
-            '<span class="rag-credit"><mark>Reuters</mark></span></p>') in marked
+    assert (
+        "<mark>The mayor cuts the ribbon in Testville, Iraq. </mark>"
+        '<span class="rag-credit"><mark>Reuters</mark></span></p>'
+    ) in marked
     # a credit that the text does not hold is still shown, once
     alone = render.with_credit("A photo.", "AFP", [])
     assert alone == 'A photo. <span class="rag-credit">AFP</span>'

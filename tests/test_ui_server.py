@@ -35,15 +35,25 @@ def free_port() -> int:
 
 def rag_env(index_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env.update(RAG_INDEX_DIR=str(index_dir), GRADIO_ANALYTICS_ENABLED="False",
-               NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    env.update(
+        RAG_INDEX_DIR=str(index_dir),
+        GRADIO_ANALYTICS_ENABLED="False",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
     return env
 
 
 def build_index(index_dir: Path, *sources: Path) -> Path:
     """`rag index SOURCES` into index_dir."""
-    done = subprocess.run([*RAG, "index", *map(str, sources)], cwd=ROOT, env=rag_env(index_dir),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [*RAG, "index", *map(str, sources)],
+        cwd=ROOT,
+        env=rag_env(index_dir),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     return index_dir
 
@@ -54,14 +64,20 @@ def serving(index_dir: Path, log_dir: Path, *extra: str, timeout: float = 120) -
     port = free_port()
     out, err = log_dir / f"serve-{port}.out", log_dir / f"serve-{port}.err"
     with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen([*RAG, "serve", "--port", str(port), *extra], cwd=ROOT,
-                                   env=rag_env(index_dir), stdout=stdout, stderr=stderr)
+        process = subprocess.Popen(
+            [*RAG, "serve", "--port", str(port), *extra],
+            cwd=ROOT,
+            env=rag_env(index_dir),
+            stdout=stdout,
+            stderr=stderr,
+        )
     try:
         deadline = time.monotonic() + timeout
         while not (found := re.search(r"http://\S+", out.read_text())):
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"rag serve printed no URL (exit {process.poll()}):\n"
-                            f"{err.read_text()[-3000:]}")
+                pytest.fail(
+                    f"rag serve printed no URL (exit {process.poll()}):\n{err.read_text()[-3000:]}"
+                )
             time.sleep(0.1)
         yield found.group()
     finally:
@@ -88,8 +104,11 @@ def client(url: str):
 def last_reply(result) -> str:
     messages = result[0]
     content = messages[-1]["content"]
-    return "".join(part.get("text", "") for part in content) if isinstance(content, list) \
+    return (
+        "".join(part.get("text", "") for part in content)
+        if isinstance(content, list)
         else str(content)
+    )
 
 
 # --- the API ---------------------------------------------------------------------------------
@@ -102,8 +121,11 @@ def test_prints_a_loopback_url_and_listens_only_there(server: str) -> None:
     tcp = Path("/proc/net/tcp")
     if not tcp.exists():
         pytest.skip("no /proc/net/tcp to inspect listening sockets")
-    listening = [line.split()[1] for line in tcp.read_text().splitlines()[1:]
-                 if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port]
+    listening = [
+        line.split()[1]
+        for line in tcp.read_text().splitlines()[1:]
+        if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port
+    ]
     assert listening == [f"0100007F:{port:04X}"]
 
 
@@ -115,9 +137,15 @@ def test_ask_api_returns_the_rag_ask_json_object(server: str, article_index_dir:
     assert result["abstained"] is False
     assert result["citations"][0]["paragraph"] == 13
     quote = result["citations"][0]
-    assert quote["text"][quote["start"]:quote["end"]] == quote["quote"]
-    cli = subprocess.run([*RAG, "ask", NOMINATED, "--json"], cwd=ROOT,
-                         env=rag_env(article_index_dir), capture_output=True, text=True, check=True)
+    assert quote["text"][quote["start"] : quote["end"]] == quote["quote"]
+    cli = subprocess.run(
+        [*RAG, "ask", NOMINATED, "--json"],
+        cwd=ROOT,
+        env=rag_env(article_index_dir),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     expected = json.loads(cli.stdout)
     for answer in (result, expected):
         answer.pop("timings_ms")
@@ -200,6 +228,77 @@ def test_twenty_concurrent_questions_all_answered_correctly(server: str) -> None
     assert elapsed < 60
 
 
+# --- model mode, with a real model -----------------------------------------------------------
+
+SMALL_MODEL = "smollm2-135m"  # the smallest real instruct model `rag models` knows
+
+
+def require_model(name: str) -> None:
+    """Skip unless the registry package carrying the model is installed."""
+    from rag.models import find_installed
+
+    if find_installed(name) is None:
+        pytest.skip(f"model {name} is not installed (`rag models` says how to install it)")
+
+
+@pytest.fixture(scope="module")
+def model_server(
+    article_index_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`rag serve --model smollm2-135m`, loaded once for this module. One llama.cpp thread: on
+    a busy machine more threads spin and wait (rag/README)."""
+    require_model(SMALL_MODEL)
+    log_dir = tmp_path_factory.mktemp("serve-model")
+    with serving(article_index_dir, log_dir, "--model", SMALL_MODEL, "--threads", "1") as url:
+        yield url
+
+
+def checked_citations(result: dict) -> list[int]:
+    """The citations' paragraphs, after checking each quote is where it says it is."""
+    for cited in result["citations"]:
+        assert cited["text"][cited["start"] : cited["end"]] == cited["quote"]
+    return [cited["paragraph"] for cited in result["citations"]]
+
+
+@pytest.mark.slow
+def test_model_mode_ask_api_returns_the_checked_llm_answer(model_server: str) -> None:
+    result = client(model_server).predict(NOMINATED, api_name="/ask")
+    assert result["mode"] == "llm" and result["model"] == SMALL_MODEL
+    assert result["abstained"] is False
+    assert "Co-ordination Framework" in result["answer"]  # the model's, or the article's own
+    assert 13 in checked_citations(result)
+    assert "[¶13]" in result["answer"]
+    assert isinstance(result["dropped"], list)
+    for removed in result["dropped"]:
+        assert removed["sentence"] and removed["reason"]
+    assert result["fallback"] is None or result["fallback"].startswith(
+        ("extractive:", "abstained:")
+    )
+
+
+@pytest.mark.slow
+def test_model_mode_chat_streams_then_shows_the_checked_answer(model_server: str) -> None:
+    with urllib.request.urlopen(model_server + "config", timeout=10) as response:
+        config = json.load(response)
+    header = next(
+        c for c in config["components"] if c.get("props", {}).get("elem_id") == "rag-header"
+    )
+    assert f"mode: model {SMALL_MODEL}" in header["props"]["value"]
+
+    job = client(model_server).submit(NOMINATED, api_name="/chat")
+    result = job.result(timeout=600)
+    shown = [last_reply(output) for output in job.outputs()]
+    drafts = [reply for reply in shown if "rag-pending" in reply]
+    assert drafts and all(f"{SMALL_MODEL} is writing" in draft for draft in drafts)
+    assert len(drafts) >= 2  # the empty bubble, then the model's text as it comes
+    reply = last_reply(result)
+    assert reply == shown[-1] and "rag-pending" not in reply and "is writing" not in reply
+    assert "[¶13]" in reply and re.search(r"<mark>[^<]*Co-ordination Framework", reply)
+    assert f"Written by {SMALL_MODEL}" in reply or "Answered from the article" in reply
+    if "rag-dropped" in reply:
+        assert re.search(r"<summary>\d+ (sentence|citation)s? ", reply)
+
+
 # --- what the server does not do -------------------------------------------------------------
 
 
@@ -217,8 +316,13 @@ def chunked_post(url: str, chunks: list[bytes]) -> int:
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        connection.request("POST", parts.path, body=iter(chunks), encode_chunked=True,
-                           headers={"Content-Type": "application/json"})
+        connection.request(
+            "POST",
+            parts.path,
+            body=iter(chunks),
+            encode_chunked=True,
+            headers={"Content-Type": "application/json"},
+        )
         response = connection.getresponse()
         response.read()
         return int(response.status)
@@ -228,14 +332,25 @@ def chunked_post(url: str, chunks: list[bytes]) -> int:
 
 @pytest.mark.slow
 def test_no_file_serving_uploads_or_analytics(server: str) -> None:
-    for path in ("gradio_api/file=/etc/passwd", f"gradio_api/file={ROOT / 'pyproject.toml'}",
-                 "gradio_api/proxy=http://example.com/", "monitoring", "gradio_api/runs"):
+    for path in (
+        "gradio_api/file=/etc/passwd",
+        f"gradio_api/file={ROOT / 'pyproject.toml'}",
+        "gradio_api/proxy=http://example.com/",
+        "monitoring",
+        "gradio_api/runs",
+    ):
         assert status(server + path) == 404, path
-    upload = status(server + "gradio_api/upload", b"--x--\r\n",
-                    {"Content-Type": "multipart/form-data; boundary=x"})
+    upload = status(
+        server + "gradio_api/upload",
+        b"--x--\r\n",
+        {"Content-Type": "multipart/form-data; boundary=x"},
+    )
     assert upload == 404
-    big = status(server + "gradio_api/queue/join", b"{" + b" " * 100_000 + b"}",
-                 {"Content-Type": "application/json"})
+    big = status(
+        server + "gradio_api/queue/join",
+        b"{" + b" " * 100_000 + b"}",
+        {"Content-Type": "application/json"},
+    )
     assert big == 413
     with urllib.request.urlopen(server + "config", timeout=10) as response:
         config = json.load(response)
@@ -256,8 +371,14 @@ def test_chunked_body_over_the_limit_is_refused(server: str) -> None:
 @pytest.mark.slow
 def test_port_in_use_is_a_one_line_error(server: str, article_index_dir: Path) -> None:
     port = server.rstrip("/").rsplit(":", 1)[1]
-    done = subprocess.run([*RAG, "serve", "--port", port], cwd=ROOT, env=rag_env(article_index_dir),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*RAG, "serve", "--port", port],
+        cwd=ROOT,
+        env=rag_env(article_index_dir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("error: cannot listen on 127.0.0.1:")
 
@@ -266,13 +387,15 @@ def test_port_in_use_is_a_one_line_error(server: str, article_index_dir: Path) -
 
 
 def test_serve_is_registered_and_light() -> None:
-    done = subprocess.run([*RAG, "serve", "--help"], capture_output=True, text=True,
-                          check=True, timeout=60)
+    done = subprocess.run(
+        [*RAG, "serve", "--help"], capture_output=True, text=True, check=True, timeout=60
+    )
     assert "--host" in done.stdout and "--port" in done.stdout and "7860" in done.stdout
     assert "--json" not in done.stdout
     probe = "import sys, ui.cli; print('gradio' in sys.modules)"
-    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True, cwd=ROOT)
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert loaded.stdout.strip() == "False"
 
 
@@ -283,8 +406,9 @@ def test_loopback_detection() -> None:
     assert not any(map(is_loopback, ["0.0.0.0", "::", "192.168.1.5", "example.com"]))
 
 
-def test_non_loopback_host_warns(monkeypatch: pytest.MonkeyPatch,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_non_loopback_host_warns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The handler, with the pipeline and the server stubbed out."""
     import rag.cli
     import rag.pipeline
@@ -293,8 +417,9 @@ def test_non_loopback_host_warns(monkeypatch: pytest.MonkeyPatch,
     calls = []
     pipeline = SimpleNamespace(mode_label="extractive")
     app = SimpleNamespace(close=lambda verbose=True: calls.append("closed"))
-    fake_app = SimpleNamespace(build_app=lambda p: app,
-                               start=lambda a, host, port: f"http://127.0.0.1:{port}/")
+    fake_app = SimpleNamespace(
+        build_app=lambda p: app, start=lambda a, host, port: f"http://127.0.0.1:{port}/"
+    )
     monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
     monkeypatch.setattr(rag.cli, "settings_from", lambda args: "settings")
     monkeypatch.setattr(rag.pipeline.Pipeline, "open", staticmethod(lambda settings: pipeline))
@@ -333,8 +458,10 @@ class StreamingPipeline:
     def __init__(self, fail: bool = False) -> None:
         from rag.documents import parse_text
 
-        text = ("Bridge opens\n\nThe mayor opened the bridge on Monday.\n\n"
-                "The city website showed <img src=x onerror=alert(1)> on its front page.\n")
+        text = (
+            "Bridge opens\n\nThe mayor opened the bridge on Monday.\n\n"
+            "The city website showed <img src=x onerror=alert(1)> on its front page.\n"
+        )
         self.index = SimpleNamespace(documents=[parse_text(text, "bridge")], multi_doc=False)
         self.settings = SimpleNamespace(max_question_chars=80)
         self.fail = fail
@@ -355,10 +482,18 @@ class StreamingPipeline:
                 raise ModelError("the model stopped")
             yield "[¶3]"
             paragraph = self.index.documents[0].paragraph(3)
-            citation = Citation("bridge", 3, paragraph.text, paragraph.text, 0,
-                                len(paragraph.text), 0.9)
-            yield Answer(question, question, "It showed <img src=x onerror=alert(1)>. [¶3]",
-                         [citation], False, "llm", model="tiny.gguf")
+            citation = Citation(
+                "bridge", 3, paragraph.text, paragraph.text, 0, len(paragraph.text), 0.9
+            )
+            yield Answer(
+                question,
+                question,
+                "It showed <img src=x onerror=alert(1)>. [¶3]",
+                [citation],
+                False,
+                "llm",
+                model="tiny.gguf",
+            )
         finally:
             self.closed = True
 
@@ -379,8 +514,9 @@ def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:
     final = messages[-1]["content"]
     assert "rag-pending" not in final and "<img" not in final
     assert '<span class="rag-cite">[¶3]</span>' in final and "<mark>" in final
-    assert conversation["turns"] == [("What did the site show?",
-                                      "It showed <img src=x onerror=alert(1)>. [¶3]")]
+    assert conversation["turns"] == [
+        ("What did the site show?", "It showed <img src=x onerror=alert(1)>. [¶3]")
+    ]
     assert "rag-cited" in article and "<img" not in article
     assert pipeline.closed
 
@@ -413,11 +549,16 @@ def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
     assert pipeline.histories == [
         [],
         [("Who opened the bridge?", "Answer to Who opened the bridge?")],
-        [("Who opened the bridge?", "Answer to Who opened the bridge?"),
-         ("When?", "Answer to When?")],
+        [
+            ("Who opened the bridge?", "Answer to Who opened the bridge?"),
+            ("When?", "Answer to When?"),
+        ],
     ]
     assert conversation is not None and [q for q, _ in conversation["turns"]] == [
-        "Who opened the bridge?", "When?", "Why?"]
+        "Who opened the bridge?",
+        "When?",
+        "Why?",
+    ]
     assert "Understood as: Why? (When?)" in conversation["messages"][-1]["content"]
 
 
@@ -490,3 +631,66 @@ def test_route_guard_counts_received_bytes() -> None:
     assert sent[-1]["body"] == b"Request too large"
     with pytest.raises(BodyTooLarge):
         asyncio.run(run(respond_first=True))
+
+
+# --- the handlers in-process, with the real citation check and a scripted model --------------
+
+SCRIPTED = (
+    "Mr Al Sudani was the nominee of the Iran-aligned Co-ordination Framework. [¶13] "
+    "Hamas nominated him <b>in 1990</b>. [¶13]"
+)
+
+
+class ScriptedModel:
+    """Stands in for the language model (rag.generate.ChatModel): always writes SCRIPTED, word
+    by word; its second sentence is not in the article."""
+
+    name = "scripted-model"
+
+    def count_tokens(self, text: str) -> int:
+        return len(re.findall(r"\w+|[^\w\s]", text))
+
+    def chat_stream(
+        self, messages: object, *, max_tokens: int, temperature: float
+    ) -> Iterator[str]:
+        yield from re.findall(r"\S+\s*", SCRIPTED)
+
+
+def with_scripted_model(pipeline):  # type: ignore[no-untyped-def]
+    """A pipeline over the same real index, embedder and citation check, ScriptedModel answering."""
+    from rag.generate import GenerativeAnswerer
+    from rag.pipeline import Pipeline
+
+    generator = GenerativeAnswerer(
+        ScriptedModel(), pipeline.settings, pipeline.index, pipeline.embedder
+    )
+    return Pipeline(pipeline.settings, pipeline.index, pipeline.embedder, generator)
+
+
+@pytest.fixture(scope="module")
+def scripted_pipeline(pipeline):  # type: ignore[no-untyped-def]
+    return with_scripted_model(pipeline)
+
+
+@pytest.mark.slow
+def test_model_answer_in_the_chat_lists_what_the_check_removed(scripted_pipeline) -> None:  # type: ignore[no-untyped-def]
+    from ui.app import Chat
+
+    steps = list(Chat(scripted_pipeline).respond(NOMINATED, None))
+    drafts = [step[0][-1]["content"] for step in steps[:-1]]
+    assert all("rag-pending" in d and "scripted-model is writing" in d for d in drafts)
+    assert "Hamas nominated him &lt;b&gt;in 1990&lt;/b&gt;" in drafts[-1]  # the raw draft
+    final = steps[-1][0][-1]["content"]
+    assert "rag-pending" not in final and "<b>" not in final
+    text = re.search(r'<div class="rag-text">(.*?)</div>', final)
+    assert text and "Co-ordination Framework" in text.group(1) and "Hamas" not in text.group(1)
+    assert '<span class="rag-cite">[¶13]</span>' in text.group(1)
+    assert "Written by scripted-model" in final
+    details = re.search(
+        r'<details class="rag-dropped"><summary>(.*?)</summary>(.*?)</details>', final
+    )
+    assert details and details.group(1) == "1 sentence removed: not supported by the article"
+    assert "Hamas nominated him &lt;b&gt;in 1990&lt;/b&gt;" in details.group(2)
+    assert "not supported by the article (closest ¶" in details.group(2)
+    assert re.search(r"<mark>[^<]*the nominee of the Iran-aligned Co-ordination Framework", final)
+    assert "\n" not in final

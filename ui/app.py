@@ -5,6 +5,9 @@ whose answers stream in with `[¶N]` markers and their sources quoted underneath
 questions, and a panel with the whole article where the paragraphs cited by the current answer
 are marked. Each browser session has its own conversation (a `gr.State`); follow-ups go through
 `pipeline.stream(question, history)` and the rewritten question is shown in small print.
+In model mode the header names the model, its draft streams in labelled as not yet checked, and
+the checked answer replaces it: the kept sentences with their `[¶N]`, the sources with the
+supporting sentence highlighted, and what the check removed in a collapsed list with reasons.
 `api_name="ask"` answers one question and returns the `rag ask --json` object (for
 `gradio_client`). `start(app, host, port)` serves it with the settings of `rag serve`.
 
@@ -83,6 +86,8 @@ class Chat:
         self.multi_doc = bool(pipeline.index.multi_doc)
         self.max_chars = int(pipeline.settings.max_question_chars)
         self.blank_article = render.article_html(self.documents, (), self.multi_doc)
+        # The model's name while it writes (None in extractive mode, which does not stream).
+        self.model = render.model_of(pipeline.mode_label) if pipeline.mode == "llm" else None
 
     def respond(self, question: str, conversation: dict[str, list[Any]] | None) -> Iterator[tuple]:
         """One chat turn: yields (chat, conversation, article panel, textbox) as it goes."""
@@ -96,11 +101,13 @@ class Chat:
         try:
             question = self.pipeline.check_question(question)
         except InputError as exc:
-            shown = question if len(question) <= self.max_chars else question[:self.max_chars] + "…"
+            shown = (
+                question if len(question) <= self.max_chars else question[: self.max_chars] + "…"
+            )
             messages += [_user(shown), _assistant(render.error_html(str(exc)))]
             yield *self._out(messages, turns), gr.skip(), question
             return
-        messages += [_user(question), _assistant(render.partial_html(""))]
+        messages += [_user(question), _assistant(render.partial_html("", self.model))]
         yield *self._out(messages, turns), gr.skip(), ""
 
         answer: Answer | None = None
@@ -112,7 +119,7 @@ class Chat:
                         answer = item
                     else:
                         streamed += item
-                        messages[-1] = _assistant(render.partial_html(streamed))
+                        messages[-1] = _assistant(render.partial_html(streamed, self.model))
                         yield *self._out(messages, turns), gr.skip(), ""
         except RagError as exc:
             messages[-1] = _assistant(render.error_html(str(exc)))
@@ -134,8 +141,9 @@ class Chat:
         """Snapshots: each yield stands on its own (the lists keep changing afterwards)."""
         return list(messages), {"messages": list(messages), "turns": list(turns)}
 
-    def respond_example(self, sample: Any,
-                        conversation: dict[str, list[Any]] | None) -> Iterator[tuple]:
+    def respond_example(
+        self, sample: Any, conversation: dict[str, list[Any]] | None
+    ) -> Iterator[tuple]:
         question = sample[0] if isinstance(sample, (list, tuple)) and sample else ""
         yield from self.respond(str(question), conversation)
 
@@ -163,40 +171,73 @@ def build_app(pipeline: Any, examples: Sequence[str] | None = None) -> gr.Blocks
 
     title = documents[0].headline
     with gr.Blocks(title=f"rag · {title}"[:120], analytics_enabled=False) as app:
-        gr.HTML(render.header_html(documents, pipeline.mode_label), js_on_load=None,
-                elem_id="rag-header")
+        gr.HTML(
+            render.header_html(documents, pipeline.mode_label),
+            js_on_load=None,
+            elem_id="rag-header",
+        )
         conversation = gr.State(new_conversation())
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
-                    label="Chat", show_label=False, height=560, elem_id="rag-chat",
-                    layout="bubble", buttons=["copy"], feedback_options=None,
-                    latex_delimiters=[], sanitize_html=True, render_markdown=True,
-                    allow_tags=False, allow_file_downloads=False,
+                    label="Chat",
+                    show_label=False,
+                    height=560,
+                    elem_id="rag-chat",
+                    layout="bubble",
+                    buttons=["copy"],
+                    feedback_options=None,
+                    latex_delimiters=[],
+                    sanitize_html=True,
+                    render_markdown=True,
+                    allow_tags=False,
+                    allow_file_downloads=False,
                     group_consecutive_messages=False,
-                    placeholder="Ask a question about the article; answers cite its "
-                                "paragraphs as [¶N].",
+                    placeholder=(
+                        "Ask a question about the article; answers cite its paragraphs as [¶N]."
+                    ),
                 )
                 textbox = gr.Textbox(
-                    show_label=False, placeholder="Ask about the article… (Enter to send)",
-                    max_length=chat.max_chars, lines=1, max_lines=4, submit_btn=True,
-                    autofocus=True, elem_id="rag-question",
+                    show_label=False,
+                    placeholder="Ask about the article… (Enter to send)",
+                    max_length=chat.max_chars,
+                    lines=1,
+                    max_lines=4,
+                    submit_btn=True,
+                    autofocus=True,
+                    elem_id="rag-question",
                 )
                 samples = gr.Dataset(
-                    components=[gr.Textbox(visible=False)], samples=[[q] for q in examples],
-                    label="Example questions", type="values", layout="gallery",
+                    components=[gr.Textbox(visible=False)],
+                    samples=[[q] for q in examples],
+                    label="Example questions",
+                    type="values",
+                    layout="gallery",
                     elem_id="rag-examples",
                 )
             with gr.Column(scale=2, min_width=320):
-                article = gr.HTML(chat.blank_article, js_on_load=SCROLL_TO_CITED,
-                                  elem_id="rag-article")
+                article = gr.HTML(
+                    chat.blank_article, js_on_load=SCROLL_TO_CITED, elem_id="rag-article"
+                )
 
         outputs = [chatbot, conversation, article, textbox]
         shared: dict[str, Any] = {"concurrency_limit": limit, "concurrency_id": CONCURRENCY_ID}
-        textbox.submit(chat.respond, [textbox, conversation], outputs, api_name="chat",
-                       show_progress="hidden", **shared)
-        samples.click(chat.respond_example, [samples, conversation], outputs,
-                      api_visibility="private", show_progress="hidden", **shared)
+        textbox.submit(
+            chat.respond,
+            [textbox, conversation],
+            outputs,
+            api_name="chat",
+            show_progress="hidden",
+            **shared,
+        )
+        samples.click(
+            chat.respond_example,
+            [samples, conversation],
+            outputs,
+            api_visibility="private",
+            show_progress="hidden",
+            **shared,
+        )
         chatbot.clear(chat.clear, None, outputs, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **shared)
 
@@ -229,10 +270,22 @@ watch('value', () => {
 # Routes Gradio mounts that this app never uses: uploads, serving files and proxying URLs, media
 # streams, screen recordings, run history, monitoring, and the dev/"vibe" editor.
 BLOCKED_PREFIXES = (
-    "/gradio_api/upload", "/gradio_api/file=", "/gradio_api/file/", "/gradio_api/proxy=",
-    "/gradio_api/stream/", "/gradio_api/process_recording", "/gradio_api/run-history",
-    "/gradio_api/runs", "/gradio_api/vibe", "/gradio_api/undo-vibe", "/gradio_api/dev/",
-    "/gradio_api/mcp", "/monitoring", "/file=", "/upload", "/proxy=",
+    "/gradio_api/upload",
+    "/gradio_api/file=",
+    "/gradio_api/file/",
+    "/gradio_api/proxy=",
+    "/gradio_api/stream/",
+    "/gradio_api/process_recording",
+    "/gradio_api/run-history",
+    "/gradio_api/runs",
+    "/gradio_api/vibe",
+    "/gradio_api/undo-vibe",
+    "/gradio_api/dev/",
+    "/gradio_api/mcp",
+    "/monitoring",
+    "/file=",
+    "/upload",
+    "/proxy=",
 )
 MAX_BODY_BYTES = 64 * 1024  # a question is at most a few KB of JSON
 
@@ -302,9 +355,16 @@ class RouteGuard:
 
 
 async def _plain(send: Any, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain"),
-                            (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -323,12 +383,25 @@ def start(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
     from starlette.middleware import Middleware
 
     app.launch(
-        server_name=host, server_port=port, share=False, inbrowser=False, quiet=True,
-        show_error=False, footer_links=["api"], run_history=False, mcp_server=False,
-        enable_monitoring=False, pwa=False, ssr_mode=False, strict_cors=True,
-        max_file_size=1, allowed_paths=[], prevent_thread_lock=True,
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        quiet=True,
+        show_error=False,
+        footer_links=["api"],
+        run_history=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        pwa=False,
+        ssr_mode=False,
+        strict_cors=True,
+        max_file_size=1,
+        allowed_paths=[],
+        prevent_thread_lock=True,
         app_kwargs={"middleware": [Middleware(RouteGuard)]},
-        theme=theme(), css=render.CSS,
+        theme=theme(),
+        css=render.CSS,
     )
     return f"http://{_url_host(host)}:{app.server_port}/"
 

@@ -23,13 +23,21 @@ DEFAULT_PORT = 7860
 
 def register(commands: Any, answering: Callable[[argparse.ArgumentParser, bool], None]) -> None:
     p = commands.add_parser(
-        "serve", help="serve the web chat (Gradio) on http://127.0.0.1:7860",
-        description="Serve a web chat about the article, with cited sources and an API "
-                    "(api_name 'ask') for gradio_client.",
+        "serve",
+        help="serve the web chat (Gradio) on http://127.0.0.1:7860",
+        description=(
+            "Serve a web chat about the article, with cited sources and an API "
+            "(api_name 'ask') for gradio_client."
+        ),
     )
-    p.add_argument("--host", default=DEFAULT_HOST,
-                   help="address to listen on (default 127.0.0.1; anything else exposes the "
-                        "chat to your network)")
+    p.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=(
+            "address to listen on (default 127.0.0.1; anything else exposes the "
+            "chat to your network)"
+        ),
+    )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 7860)")
     answering(p, False)  # the answering options, without --json
     p.set_defaults(handler=cmd_serve)
@@ -63,14 +71,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     app = build_app(pipeline)
     if not is_loopback(args.host):
-        print(f"warning: listening on {args.host}: anyone who can reach this machine on port "
-              f"{args.port} can use the chat (there is no login)", file=sys.stderr, flush=True)
+        print(
+            f"warning: listening on {args.host}: anyone who can reach this machine on port "
+            f"{args.port} can use the chat (there is no login)",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         url = start(app, args.host, args.port)
     except OSError:
         raise _unavailable(args.host, args.port) from None
-    print(f"Serving the chat on {url}  (mode: {pipeline.mode_label}; Ctrl-C to stop)",
-          flush=True)
+    from ui.render import mode_text
+
+    mode = mode_text(pipeline.mode_label)
+    print(f"Serving the chat on {url}  (mode: {mode}; Ctrl-C to stop)", flush=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly on `kill` too
     try:
         _serve_forever()
@@ -85,8 +99,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _unavailable(host: str, port: int) -> Exception:
     from rag.errors import InputError
 
-    return InputError(f"cannot listen on {host}:{port} (in use, or not an address of this "
-                      "machine); choose another with --port/--host")
+    return InputError(
+        f"cannot listen on {host}:{port} (in use, or not an address of this "
+        "machine); choose another with --port/--host"
+    )
 
 
 def _check_free(host: str, port: int) -> None:

@@ -85,16 +85,27 @@ def question_html(question: str) -> str:
     return f'<div class="rag-question">{text(question)}</div>'
 
 
-def partial_html(answer_so_far: str) -> str:
-    """An answer still being generated."""
+def partial_html(answer_so_far: str, model: str | None = None) -> str:
+    """An answer still being generated. With a model's name, the draft is labelled as the
+    model's unchecked text (shown subdued); the checked answer replaces it when it is done."""
     body = _with_markers(text(answer_so_far)) if answer_so_far else "…"
-    return (f'<div class="rag-answer rag-pending"><div class="rag-text">{body}'
-            '<span class="rag-cursor">▍</span></div></div>')
+    status = ""
+    if model:
+        status = (
+            f'<div class="rag-status"><small>{text(model)} is writing… each sentence is '
+            "checked against the article when it is done</small></div>"
+        )
+    return (
+        f'<div class="rag-answer rag-pending">{status}<div class="rag-text rag-draft">{body}'
+        '<span class="rag-cursor">▍</span></div></div>'
+    )
 
 
 def error_html(message: str) -> str:
-    return (f'<div class="rag-answer rag-error" role="alert"><strong>Cannot answer:</strong> '
-            f"{text(message)}</div>")
+    return (
+        f'<div class="rag-answer rag-error" role="alert"><strong>Cannot answer:</strong> '
+        f"{text(message)}</div>"
+    )
 
 
 def sources_html(citations: Sequence[Any], multi_doc: bool) -> str:
@@ -107,39 +118,122 @@ def sources_html(citations: Sequence[Any], multi_doc: bool) -> str:
         body = highlighted(citation.text, [span] if span else [])
         label = text(marker(citation.doc, citation.paragraph, multi_doc))
         items.append(f'<li class="rag-source"><span class="rag-cite">{label}</span> {body}</li>')
-    return ('<div class="rag-sources"><div class="rag-sources-title">Sources</div>'
-            f'<ul class="rag-source-list">{"".join(items)}</ul></div>')
+    return (
+        '<div class="rag-sources"><div class="rag-sources-title">Sources</div>'
+        f'<ul class="rag-source-list">{"".join(items)}</ul></div>'
+    )
+
+
+def rewritten(question: str, standalone: str) -> bool:
+    """Whether the standalone question says more than the question as typed (a model's
+    rewrite that only changes capitals or spacing is not shown)."""
+    return bool(standalone) and " ".join(standalone.casefold().split()) != " ".join(
+        str(question).casefold().split()
+    )
 
 
 def answer_html(answer: Any, multi_doc: bool) -> str:
     """A finished answer: rewritten question (if any), text or abstention, notices, sources."""
     parts = ['<div class="rag-answer">']
-    if answer.standalone_question and answer.standalone_question != answer.question:
-        parts.append(f'<div class="rag-rewritten"><small>Understood as: '
-                     f"{text(answer.standalone_question)}</small></div>")
+    if rewritten(answer.question, answer.standalone_question):
+        parts.append(
+            f'<div class="rag-rewritten"><small>Understood as: '
+            f"{text(answer.standalone_question)}</small></div>"
+        )
     if answer.abstained:
-        parts.append('<div class="rag-abstained" role="note"><span class="rag-badge">'
-                     f"No answer in the article</span> {text(answer.text or ABSTENTION)}</div>")
+        parts.append(
+            '<div class="rag-abstained" role="note"><span class="rag-badge">'
+            f"No answer in the article</span> {text(answer.text or ABSTENTION)}</div>"
+        )
     else:
         parts.append(f'<div class="rag-text">{_with_markers(text(answer.text))}</div>')
-    if getattr(answer, "fallback", None):
-        parts.append(f'<div class="rag-notice"><small>Notice: {text(answer.fallback)}'
-                     "</small></div>")
-    dropped = getattr(answer, "dropped", None) or []
-    if dropped:
-        n = len(dropped)
-        parts.append(f'<div class="rag-notice"><small>{n} generated sentence{"s" if n > 1 else ""}'
-                     " without support in the cited paragraphs removed.</small></div>")
+    fallback = getattr(answer, "fallback", None)
+    if fallback:
+        parts.append(
+            f'<div class="rag-notice" role="note"><small>{fallback_notice(fallback)}</small></div>'
+        )
+    model = getattr(answer, "model", None)
+    if getattr(answer, "mode", "") == "llm" and model and not fallback and not answer.abstained:
+        parts.append(
+            f'<div class="rag-model"><small>Written by {text(model)}; each sentence '
+            "checked against the article and cited by the paragraph that supports "
+            "it.</small></div>"
+        )
+    parts.append(dropped_html(getattr(answer, "dropped", None) or []))
     parts.append(sources_html(answer.citations, multi_doc))
     parts.append("</div>")
     return "".join(parts)
 
 
+FALLBACKS = {  # how `Answer.fallback` ("kind: why") reads to a person
+    "extractive": "Answered from the article's own sentences",
+    "abstained": "Why no answer",
+}
+
+
+def fallback_notice(fallback: str) -> str:
+    """`Answer.fallback` in words, escaped: "extractive: the model's answer had no supported
+    sentence" reads "Answered from the article's own sentences: the model's answer had …"."""
+    kind, _, why = str(fallback).partition(": ")
+    lead = FALLBACKS.get(kind)
+    if lead is None or not why:
+        return f"Notice: {text(fallback)}"
+    return f"{text(lead)}: {text(why)}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def dropped_html(dropped: Sequence[Any]) -> str:
+    """What the citation check removed, collapsed: a summary such as "2 sentences removed: not
+    supported by the article" that opens on a list of each removed sentence with its reason."""
+    items = [d if isinstance(d, dict) else {"sentence": str(d)} for d in dropped]
+    if not items:
+        return ""
+    sentences = sum(str(d.get("removed") or "sentence") != "citation" for d in items)
+    counts = [
+        _plural(n, w)
+        for n, w in ((sentences, "sentence"), (len(items) - sentences, "citation"))
+        if n
+    ]
+    reasons = [str(d.get("reason") or "") for d in items]
+    unsupported = all(r.startswith(("not supported", "no paragraphs")) for r in reasons)
+    why = ": not supported by the article" if unsupported else " by the citation check"
+    rows = []
+    for item, reason in zip(items, reasons, strict=True):
+        kind = "citation" if item.get("removed") == "citation" else "sentence"
+        rows.append(
+            f'<li class="rag-dropped-item rag-dropped-{kind}">'
+            f'<span class="rag-dropped-text">{text(item.get("sentence") or "")}</span>'
+            + (f' <span class="rag-dropped-reason">— {text(reason)}</span>' if reason else "")
+            + "</li>"
+        )
+    return (
+        f'<details class="rag-dropped"><summary>{" and ".join(counts)} removed{why}'
+        f'</summary><ul class="rag-dropped-list">{"".join(rows)}</ul></details>'
+    )
+
+
 # --- page parts ------------------------------------------------------------------------------
 
 
+def model_of(mode_label: str) -> str | None:
+    """The model's name in a pipeline's mode label ("llm: NAME"), None in extractive mode."""
+    kind, _, name = str(mode_label).partition(": ")
+    if kind != "llm":
+        return None
+    return name.strip() or None
+
+
+def mode_text(mode_label: str) -> str:
+    """How the mode reads in the page: "extractive", or "model NAME"."""
+    model = model_of(mode_label)
+    return f"model {model}" if model else str(mode_label)
+
+
 def header_html(documents: Sequence[Any], mode_label: str) -> str:
-    """The title: the article's headline and date, and the answering mode."""
+    """The title: the article's headline and date, and the answering mode (the model's name)."""
     first = documents[0]
     more = ""
     if len(documents) > 1:
@@ -149,14 +243,16 @@ def header_html(documents: Sequence[Any], mode_label: str) -> str:
         '<div class="rag-header">'
         f'<h1 class="rag-title">{text(first.headline)}{more}</h1>'
         f'<div class="rag-meta">{date}'
-        f'<span class="rag-mode" title="answering mode">mode: {text(mode_label)}</span>'
+        f'<span class="rag-mode" title="answering mode">mode: {text(mode_text(mode_label))}'
+        "</span>"
         '<span class="rag-hint">Answers cite paragraphs as [¶N]; sources are quoted '
         "under each answer.</span></div></div>"
     )
 
 
-def article_html(documents: Sequence[Any], citations: Sequence[Any] = (),
-                 multi_doc: bool = False) -> str:
+def article_html(
+    documents: Sequence[Any], citations: Sequence[Any] = (), multi_doc: bool = False
+) -> str:
     """The whole article, numbered, with the paragraphs cited by `citations` marked."""
     cited: dict[tuple[str, int], list[Any]] = {}
     for citation in citations:
@@ -166,8 +262,9 @@ def article_html(documents: Sequence[Any], citations: Sequence[Any] = (),
         labels = ", ".join(text(marker(doc, n, multi_doc)) for doc, n in cited)
         parts.append(f'<div class="rag-article-note">Cited in the current answer: {labels}</div>')
     else:
-        parts.append('<div class="rag-article-note">Paragraphs cited in an answer are marked '
-                     "here.</div>")
+        parts.append(
+            '<div class="rag-article-note">Paragraphs cited in an answer are marked here.</div>'
+        )
     for document in documents:
         if multi_doc:
             parts.append(f'<div class="rag-doc-name">{text(document.name)}</div>')
@@ -210,7 +307,9 @@ CSS = """
 .rag-badge { display: inline-block; font-size: .75rem; font-weight: 600; text-transform: uppercase;
   letter-spacing: .03em; color: #b45309; margin-right: .4rem; }
 .rag-error { color: var(--error-text-color, #b91c1c); }
-.rag-notice small { color: var(--body-text-color-subdued); }
+.rag-notice { margin-top: .35rem; padding: .1rem .5rem; border-left: 3px solid #94a3b8;
+  background: rgba(148, 163, 184, .1); border-radius: 4px; }
+.rag-notice small { color: var(--body-text-color); font-size: .82rem; }
 .rag-sources { margin-top: .6rem; padding-top: .4rem;
   border-top: 1px solid var(--border-color-primary); }
 .rag-sources-title { font-size: .75rem; font-weight: 600; text-transform: uppercase;
@@ -221,6 +320,15 @@ li.rag-source { font-size: .88rem; line-height: 1.45; margin: .25rem 0 !importan
 .rag-answer mark, .rag-article mark { background: #fde68a; color: inherit; padding: 0 .1em;
   border-radius: 2px; }
 .rag-cursor { opacity: .6; }
+.rag-status small, .rag-model small { color: var(--body-text-color-subdued); font-size: .8rem; }
+.rag-status { margin-bottom: .2rem; }
+.rag-draft { color: var(--body-text-color-subdued); }
+.rag-model { margin-top: .3rem; }
+details.rag-dropped { margin-top: .3rem; font-size: .8rem; color: var(--body-text-color-subdued); }
+details.rag-dropped summary { cursor: pointer; }
+ul.rag-dropped-list { margin: .2rem 0 0 1rem !important; padding-left: .5rem !important; }
+li.rag-dropped-item { margin: .15rem 0 !important; }
+.rag-dropped-text { font-style: italic; }
 .rag-article { max-height: 680px; overflow-y: auto; padding-right: .4rem; font-size: .9rem; }
 .rag-article-title { font-size: .75rem; font-weight: 600; text-transform: uppercase;
   letter-spacing: .05em; color: var(--body-text-color-subdued); margin: .2rem 0 .4rem 0; }
