@@ -214,11 +214,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.evaluation import DEFAULT_GOLD, evaluate, format_report, load_gold, select_split
+    from rag.evaluation import (
+        DEFAULT_GOLD,
+        evaluate,
+        format_report,
+        gold_settings,
+        load_gold,
+        select_split,
+    )
     from rag.pipeline import Pipeline
 
-    cases = select_split(load_gold(args.gold or DEFAULT_GOLD), args.split)
-    pipeline = Pipeline.open(settings_from(args))
+    gold = args.gold or DEFAULT_GOLD
+    cases = select_split(load_gold(gold), args.split)
+    settings = settings_from(args)
+    if args.index_dir is None:  # an index of the documents the gold file is about
+        settings = gold_settings(settings, gold)
+    pipeline = Pipeline.open(settings)
     report = evaluate(pipeline, cases)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.citations import split_claims
-from rag.config import PROJECT_ROOT
+from rag.config import PROJECT_ROOT, Settings
 from rag.errors import InputError
 from rag.pipeline import Pipeline
 
@@ -30,6 +30,17 @@ DEFAULT_GOLD = PROJECT_ROOT / "tests" / "gold" / "qa.jsonl"
 TYPES = ("factoid", "numeric", "paraphrase", "unanswerable", "followup", "multihop")
 SPLITS = ("dev", "test")
 MRR_DEPTH = 10
+
+
+def gold_settings(settings: Settings, gold: Path) -> Settings:
+    """The settings to evaluate the gold file `gold` with. When a `corpus/` folder of documents
+    sits beside it (tests/gold/corpus), the index holds the settings' sources plus that folder,
+    kept in its own folder (`<index_dir>-gold`) so the everyday index stays as it is."""
+    corpus = gold.parent / "corpus"
+    if not corpus.is_dir():
+        return settings
+    index_dir = settings.index_dir.with_name(f"{settings.index_dir.name}-gold")
+    return settings.replace(sources=(*settings.sources, corpus), index_dir=index_dir)
 
 
 def select_split(cases: list[GoldCase], split: str | None) -> list[GoldCase]:
@@ -51,6 +62,7 @@ class GoldCase:
     evidence: str
     history: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     split: str = ""  # "dev" (choices are made on it) or "test" (figures are reported on it)
+    doc: str = ""  # the document the case is about (its file stem), when the file says
 
     @property
     def answerable(self) -> bool:
@@ -106,6 +118,7 @@ def load_gold(path: Path) -> list[GoldCase]:
                 str(raw["evidence"]),
                 tuple((str(q), str(a)) for q, a in history),
                 split,
+                str(raw.get("doc") or ""),
             )
         )
     if not cases:
@@ -115,6 +128,13 @@ def load_gold(path: Path) -> list[GoldCase]:
 
 def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
     """Run every case through the pipeline and compute the metrics and per-case rows."""
+    indexed = {document.name for document in pipeline.index.documents}
+    missing = sorted({case.doc for case in cases if case.doc and case.doc not in indexed})
+    if missing:
+        raise InputError(
+            f"the index does not hold the document(s) {', '.join(missing)} that gold cases are "
+            "about: index them beside the article (rag index seeds FOLDER) or pass --index-dir"
+        )
     rows = []
     for case in cases:
         # A follow-up is asked after the system's own answers to the earlier questions, as in a

@@ -20,7 +20,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from rag.config import Settings
-from rag.evaluation import DEFAULT_GOLD, load_gold
+from rag.evaluation import DEFAULT_GOLD, gold_settings, load_gold
 from rag.pipeline import Pipeline
 
 
@@ -41,7 +41,8 @@ def main() -> int:
     parser.add_argument("--max-false", type=float, default=0.10)
     args = parser.parse_args()
     cases = load_gold(args.gold)
-    pipeline = Pipeline.open(Settings.load({"abstain_threshold": -math.inf}))
+    settings = gold_settings(Settings.load({"abstain_threshold": -math.inf}), args.gold)
+    pipeline = Pipeline.open(settings)
     supports = []
     for case in cases:
         answer = pipeline.ask(case.question, case.history)

@@ -27,7 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.evaluation import DEFAULT_GOLD, evaluate, load_gold, select_split  # noqa: E402
+from rag.evaluation import (  # noqa: E402
+    DEFAULT_GOLD,
+    evaluate,
+    gold_settings,
+    load_gold,
+    select_split,
+)
 from rag.generate import GenerativeAnswerer  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
@@ -128,7 +134,7 @@ def main() -> int:
     parser.add_argument("--write", action="store_true", help="write bench/tune-NAME.json")
     args = parser.parse_args()
 
-    settings = Settings.load({"model": args.model})
+    settings = gold_settings(Settings.load({"model": args.model}), args.gold)
     base = Pipeline.open(settings)
     assert base.generator is not None
     name = base.generator.model_name

@@ -27,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "seeds" / "000_5d857531382a8c3c.txt"
+GOLD_CORPUS = ROOT / "tests" / "gold" / "corpus"
 RAG = [sys.executable, "-m", "rag.cli"]
 
 
@@ -76,6 +77,24 @@ def article_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env["RAG_INDEX_DIR"] = str(index_dir)
     done = subprocess.run(
         [*RAG, "index", str(ARTICLE)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def gold_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real index of the article and the gold set's own documents (tests/gold/corpus), built by
+    the real `rag index` command once per session: what the gold cases are about."""
+    index_dir = tmp_path_factory.mktemp("gold-index")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_INDEX_DIR"] = str(index_dir)
+    done = subprocess.run(
+        [*RAG, "index", str(ARTICLE), str(GOLD_CORPUS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr
     return index_dir

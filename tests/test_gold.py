@@ -1,6 +1,8 @@
 """Regression floors on the gold set (tests/gold/qa.jsonl), with the real pipeline.
 
-The floors sit a little under what the system reaches today (README, "Gold set"), so a change
+The gold cases are about the article and the two documents in tests/gold/corpus, so the floors
+run over an index of all three (conftest's `gold_index_dir`). The floors sit a little under what
+the system reaches today (README, "Gold set"), so a change
 that makes answers worse fails here; raise them when the system improves. The README records
 where they fall short of the product targets and why. There are two sets: the extractive
 default, and the real instruct model qwen2.5-coder-0.5b (conftest's `qwen_pipeline`: skipped
@@ -10,44 +12,55 @@ itself wrote (not fallen back to the extractive answer).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rag.config import Settings
 from rag.errors import InputError
 from rag.evaluation import DEFAULT_GOLD, SPLITS, TYPES, evaluate, load_gold, select_split
+from rag.pipeline import Pipeline
 
+from .conftest import ARTICLE, GOLD_CORPUS, REAL_MODEL, with_model
+
+# Extractive, all 181 cases, measured 2026-11-27: recall@3 80.3 %, MRR 0.726, containment
+# 62.0 % (88/142), citation accuracy 64.8 % (92/142), abstention 8/39 (precision 20.5 %), wrong
+# abstentions 31/142 (README, "Gold set").
 FLOORS = {
-    "recall@3": 0.90,
-    "mrr": 0.78,
-    "answer_containment": 0.75,
-    "citation_accuracy": 0.80,
-    "abstention_recall": 0.40,
-    "abstention_precision": 0.50,
+    "recall@3": 0.77,
+    "mrr": 0.69,
+    "answer_containment": 0.59,
+    "citation_accuracy": 0.62,
+    "abstention_recall": 0.15,
+    "abstention_precision": 0.15,
 }
-CEILINGS = {"false_abstention_rate": 0.10}
+CEILINGS = {"false_abstention_rate": 0.25}
 
-# Measured 2026-11-27 (support threshold 0.58, the model not asked to abstain, each kept sentence
-# attributed to a paragraph that answers): containment 73.3 % (33/45), citation accuracy 86.7 %
-# (39/45), abstention 4/9 (precision 57.1 %), wrong abstentions 3/45, answers written by the
-# model 64.4 % of answerable (29/45). Abstention is the extractive measure's (the model is not
-# asked), so it shares the extractive floors.
+# qwen2.5-coder-0.5b, all 181 cases, measured 2026-11-27 (support threshold 0.58, the model not
+# asked to abstain, each kept sentence attributed to a paragraph that answers): recall@3 81.0 %,
+# MRR 0.726, containment 59.2 % (84/142), citation accuracy 64.1 % (91/142), abstention 8/39
+# (precision 20.5 %), wrong abstentions 31/142, answers written by the model 57.0 % of answerable
+# (81/142). Abstention is the extractive measure's (the model is not asked), so it shares the
+# extractive floors.
 MODEL_FLOORS = {
-    "recall@3": 0.90,
-    "mrr": 0.78,
-    "answer_containment": 0.71,
-    "citation_accuracy": 0.80,
-    "abstention_recall": 0.40,
-    "abstention_precision": 0.50,
-    "model_written_answerable": 0.60,
+    "recall@3": 0.77,
+    "mrr": 0.69,
+    "answer_containment": 0.56,
+    "citation_accuracy": 0.61,
+    "abstention_recall": 0.15,
+    "abstention_precision": 0.15,
+    "model_written_answerable": 0.52,
 }
-MODEL_CEILINGS = {"false_abstention_rate": 0.10}
+MODEL_CEILINGS = {"false_abstention_rate": 0.25}
 
 
 def test_gold_set_is_well_formed() -> None:
     cases = load_gold(DEFAULT_GOLD)
     counts = {kind: sum(c.type == kind for c in cases) for kind in TYPES}
-    assert len(cases) >= 40 and counts["unanswerable"] >= 6
+    assert len(cases) >= 150 and counts["unanswerable"] >= 35 and counts["paraphrase"] >= 30
+    documents = {ARTICLE.stem} | {p.stem for p in GOLD_CORPUS.glob("*.txt")}
+    assert len(documents) == 3
     assert all(counts[kind] > 0 for kind in TYPES)
     assert len({c.id for c in cases}) == len(cases)
     for case in cases:
@@ -55,6 +68,7 @@ def test_gold_set_is_well_formed() -> None:
         assert all(a.lower() in case.evidence.lower() for a in case.answers), case.id
         assert bool(case.history) == (case.type == "followup"), case.id
         assert case.split in SPLITS, case.id
+        assert case.doc in documents or (not case.doc and case.id <= "q54"), case.id
 
 
 def test_both_splits_hold_every_kind_of_case() -> None:
@@ -77,15 +91,32 @@ def assert_within(
     assert not low and not high, {"below floor": low, "above ceiling": high, "all": metrics}
 
 
+def gold_pipeline_settings(gold_index_dir: Path, model: str = "") -> Settings:
+    return Settings.load({"index_dir": gold_index_dir, "model": model}, env={})
+
+
 @pytest.mark.slow
-def test_gold_floors(pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_gold_floors(gold_index_dir: Path) -> None:
+    pipeline = Pipeline.open(gold_pipeline_settings(gold_index_dir), progress=lambda _: None)
     metrics = evaluate(pipeline, load_gold(DEFAULT_GOLD))["metrics"]
     assert_within(metrics, FLOORS, CEILINGS)
 
 
 @pytest.mark.slow
-def test_gold_floors_with_the_real_model(qwen_pipeline) -> None:  # type: ignore[no-untyped-def]
-    report = evaluate(qwen_pipeline, load_gold(DEFAULT_GOLD))
+def test_gold_cases_need_their_documents_indexed(pipeline) -> None:  # type: ignore[no-untyped-def]
+    # The session's `pipeline` indexes the article alone: the cases about the gold set's own
+    # documents cannot be scored there, and evaluate says so instead of counting misses.
+    with pytest.raises(InputError, match="basra_port, marsh_drought"):
+        evaluate(pipeline, load_gold(DEFAULT_GOLD))
+
+
+@pytest.mark.slow
+def test_gold_floors_with_the_real_model(  # type: ignore[no-untyped-def]
+    gold_index_dir: Path, qwen_pipeline
+) -> None:
+    settings = gold_pipeline_settings(gold_index_dir, REAL_MODEL)
+    pipeline = with_model(settings, qwen_pipeline.generator.model)
+    report = evaluate(pipeline, load_gold(DEFAULT_GOLD))
     metrics = report["metrics"]
     assert metrics["model_asked"] > 0 and metrics["sentences_kept"] > 0
     assert_within(metrics, MODEL_FLOORS, MODEL_CEILINGS)
