@@ -155,22 +155,27 @@ class ExtractiveAnswerer:
         """Evidence that the sentence answers: meaning, shared words, and the asked-for kind."""
         return best.dense + best.coverage - (TYPE_MISSING_PENALTY if best.typed is False else 0.0)
 
-    def paragraph_support(self, retrieval: Retrieval) -> dict[tuple[str, int], float]:
+    def paragraph_support(
+        self, retrieval: Retrieval, ranked: list[ScoredSentence] | None = None
+    ) -> dict[tuple[str, int], float]:
         """Each retrieved paragraph's support for answering the question (its best sentence's):
         the measure that decides abstention, applied paragraph by paragraph."""
         best: dict[tuple[str, int], float] = {}
-        for sentence in self.rank_sentences(retrieval):
+        for sentence in self.rank_sentences(retrieval) if ranked is None else ranked:
             key = (sentence.doc, sentence.paragraph)
             best[key] = max(best.get(key, -math.inf), self.support(sentence))
         return best
 
-    def best_support(self, retrieval: Retrieval) -> float:
-        """The support of the best-ranked sentence: what decides abstention, in both modes."""
-        ranked = self.rank_sentences(retrieval)
-        return self.support(ranked[0]) if ranked else 0.0
-
-    def answer(self, retrieval: Retrieval, standalone: str, question: str) -> Answer:
-        ranked = self.rank_sentences(retrieval)
+    def answer(
+        self,
+        retrieval: Retrieval,
+        standalone: str,
+        question: str,
+        ranked: list[ScoredSentence] | None = None,
+    ) -> Answer:
+        """The best sentence(s) of `retrieval`, or the abstention; `ranked` is
+        `rank_sentences(retrieval)` when the caller has it already."""
+        ranked = self.rank_sentences(retrieval) if ranked is None else ranked
         if not ranked or self.support(ranked[0]) < self.abstain_threshold:
             return Answer(question, standalone, ABSTENTION, [], True, "extractive")
         chosen = [ranked[0]]

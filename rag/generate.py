@@ -140,9 +140,10 @@ class GenerativeAnswerer:
         self, retrieval: Retrieval, standalone: str, question: str
     ) -> Generator[str, None, Answer]:
         """Stream the model's answer to `standalone`; return the checked `Answer`."""
-        extractive = self.extractive.answer(retrieval, standalone, question)
+        ranked = self.extractive.rank_sentences(retrieval)  # once: answer, gate and abstention
+        extractive = self.extractive.answer(retrieval, standalone, question, ranked)
         if extractive.abstained:  # one measure decides abstention, with or without a model
-            best = self.extractive.best_support(retrieval)
+            best = self.extractive.support(ranked[0]) if ranked else 0.0
             threshold = self.settings.abstain_threshold
             why = f"no retrieved paragraph answers the question (support {best:.2f} < {threshold})"
             return self._llm_answer(extractive, [], f"abstained: {why}; the model was not asked")
@@ -183,7 +184,9 @@ class GenerativeAnswerer:
             self.settings.support_threshold,
             question=standalone,
         )
-        checked = self._answering_only(checked, retrieval)
+        checked = self._answering_only(
+            checked, self.extractive.paragraph_support(retrieval, ranked)
+        )
         if checked.kept:
             text = checked.text(self.index.multi_doc)
             answer = Answer(question, standalone, text, checked.citations, False, "llm")
@@ -197,11 +200,12 @@ class GenerativeAnswerer:
                 why = "the model's answer had no supported sentence"
         return self._llm_answer(extractive, checked.dropped, f"extractive: {why}", timings)
 
-    def _answering_only(self, checked: CheckedAnswer, retrieval: Retrieval) -> CheckedAnswer:
+    def _answering_only(
+        self, checked: CheckedAnswer, support: dict[tuple[str, int], float]
+    ) -> CheckedAnswer:
         """`checked` keeping only sentences attributed to a paragraph that answers the question
-        by the abstention measure: a true sentence about something else, or one copied from an
-        instruction planted in the article, is dropped."""
-        support = self.extractive.paragraph_support(retrieval)
+        by the abstention measure (`support`, by paragraph): a true sentence about something
+        else, or one copied from an instruction planted in the article, is dropped."""
         threshold = self.settings.abstain_threshold
         multi = self.index.multi_doc
         kept, dropped = [], list(checked.dropped)

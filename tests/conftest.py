@@ -69,35 +69,28 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
-@pytest.fixture(scope="session")
-def article_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real index of the article, built by the real `rag index` command once per session."""
-    index_dir = tmp_path_factory.mktemp("article-index")
+def rag_index(index_dir: Path, *sources: Path) -> Path:
+    """`index_dir` holding a real index of `sources`, built by the real `rag index` command."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_INDEX_DIR"] = str(index_dir)
     done = subprocess.run(
-        [*RAG, "index", str(ARTICLE)], env=env, capture_output=True, text=True, timeout=600
+        [*RAG, "index", *map(str, sources)], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr
     return index_dir
+
+
+@pytest.fixture(scope="session")
+def article_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real index of the article, built by the real `rag index` command once per session."""
+    return rag_index(tmp_path_factory.mktemp("article-index"), ARTICLE)
 
 
 @pytest.fixture(scope="session")
 def gold_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real index of the article and the gold set's own documents (tests/gold/corpus), built by
     the real `rag index` command once per session: what the gold cases are about."""
-    index_dir = tmp_path_factory.mktemp("gold-index")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_INDEX_DIR"] = str(index_dir)
-    done = subprocess.run(
-        [*RAG, "index", str(ARTICLE), str(GOLD_CORPUS)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    return index_dir
+    return rag_index(tmp_path_factory.mktemp("gold-index"), ARTICLE, GOLD_CORPUS)
 
 
 @pytest.fixture(scope="session")

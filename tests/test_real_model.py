@@ -12,8 +12,6 @@ model's packages are not installed (CI installs them).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ import pytest
 from rag import models
 from rag.results import ABSTENTION, Answer
 
-from .conftest import ARTICLE, RAG, REAL_MODEL, run_rag, with_model
+from .conftest import ARTICLE, REAL_MODEL, rag_index, run_rag, with_model
 
 pytestmark = pytest.mark.slow
 
@@ -65,14 +63,7 @@ def injected_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     at = next(i for i, p in enumerate(paragraphs) if "Co-ordination Framework" in p) + 1
     source = folder / "article.txt"
     source.write_text("\n\n".join([*paragraphs[:at], INJECTION, *paragraphs[at:]]), "utf-8")
-    index_dir = folder / "index"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_INDEX_DIR"] = str(index_dir)
-    done = subprocess.run(
-        [*RAG, "index", str(source)], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr
-    return index_dir
+    return rag_index(folder / "index", source)
 
 
 def test_an_instruction_planted_in_the_document_changes_nothing(
