@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.coverage import QUESTION_WORDS, Coverage
 from rag.documents import split_sentences
 from rag.embedding import Embedder
-from rag.extractive import QUESTION_WORDS, Coverage
 from rag.index import Index
 from rag.injection import addresses_the_system
 from rag.lexical import tokenize

@@ -325,6 +325,9 @@ def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) ->
         text, start, end = citation.text, citation.start, citation.end
         quote = f"\033[1m{text[start:end]}\033[0m" if bold else f"»{text[start:end]}«"
         out.write(f"\n{citation.marker(multi)} {text[:start]}{quote}{text[end:]}\n")
+    closest = getattr(answer, "closest", None)
+    if closest is not None:  # a pointer for the reader, not evidence
+        out.write(f"\nclosest, not an answer: {closest.marker(multi)} {closest.quote}\n")
     out.flush()
 
 

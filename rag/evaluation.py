@@ -5,7 +5,9 @@ Metrics, over answerable cases unless said otherwise:
 - answer containment: an accepted answer appears in the (non-abstained) answer text;
 - citation accuracy: a cited paragraph holds the evidence;
 - abstention precision (abstentions that were right) and recall (unanswerable cases abstained),
-  and the false-abstention rate on answerable cases.
+  and the false-abstention rate on answerable cases;
+- short-answer exact match, on the cases marked `short`: the answer's `short_answer` equals an
+  accepted answer once normalised (`exact_form`).
 Follow-up cases are asked after the system's own answers to their earlier questions (the gold
 `history` supplies the questions; its answers are for readers). Text is compared
 case-insensitively with quotes, dashes and spaces normalised. Not measured:
@@ -63,6 +65,7 @@ class GoldCase:
     history: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     split: str = ""  # "dev" (choices are made on it) or "test" (figures are reported on it)
     doc: str = ""  # the document the case is about (its file stem), when the file says
+    short: bool = False  # answers are a name, number, date or place: a short answer is expected
 
     @property
     def answerable(self) -> bool:
@@ -73,6 +76,16 @@ def normalise(text: str) -> str:
     text = text.lower().replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     text = re.sub(r"[‐‑–—]", "-", text)
     return " ".join(text.split())
+
+
+_HEDGES = r"\b(?:a|an|the|about|around|nearly|almost|roughly|some|over|more than|at least|up to)\b"
+
+
+def exact_form(text: str) -> str:
+    """A short answer as compared for exact match: normalised, without articles, hedges
+    ("nearly 5,000" = "5,000") or punctuation (SQuAD's rule, plus the hedges)."""
+    text = re.sub(_HEDGES, " ", normalise(text))
+    return " ".join(re.sub(r"[^\w\s]", "", text).split())
 
 
 def load_gold(path: Path) -> list[GoldCase]:
@@ -119,6 +132,7 @@ def load_gold(path: Path) -> list[GoldCase]:
                 tuple((str(q), str(a)) for q, a in history),
                 split,
                 str(raw.get("doc") or ""),
+                raw.get("short") is True,
             )
         )
     if not cases:
@@ -160,6 +174,12 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
             if case.evidence
             else False
         )
+        short_exact = None
+        if case.short and case.answerable:
+            accepted = {exact_form(a) for a in case.answers}
+            short_exact = answer.short_answer is not None and (
+                exact_form(answer.short_answer) in accepted
+            )
         model_row: dict[str, Any] = {}
         if answer.mode == "llm":
             written = answer.fallback is None and not answer.abstained
@@ -185,6 +205,8 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
                 "contained": contained,
                 "cited": cited,
                 "answer": answer.text,
+                "short_answer": answer.short_answer,
+                "short_exact": short_exact,
             }
         )
     metrics = _metrics(rows)
@@ -235,6 +257,7 @@ def _metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     unanswerable = [r for r in rows if not r["answerable"]]
     abstained = [r for r in rows if r["abstained"]]
     ranks = [r["rank"] for r in answerable]
+    shorts = [r["short_exact"] for r in rows if r.get("short_exact") is not None]
     return {
         "cases": len(rows),
         "answerable": len(answerable),
@@ -247,6 +270,8 @@ def _metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "abstention_precision": _ratio(sum(not r["answerable"] for r in abstained), len(abstained)),
         "abstention_recall": _ratio(sum(r["abstained"] for r in unanswerable), len(unanswerable)),
         "false_abstention_rate": _ratio(sum(r["abstained"] for r in answerable), len(answerable)),
+        "short_answer_cases": len(shorts),
+        "short_answer_exact_match": _ratio(sum(shorts), len(shorts)),
     }
 
 
@@ -298,6 +323,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"| abstention precision | {_pct(m['abstention_precision'])} |",
         f"| abstention recall | {_pct(m['abstention_recall'])} |",
         f"| false abstentions (answerable) | {_pct(m['false_abstention_rate'])} |",
+        f"| short answer exact match ({m['short_answer_cases']} cases) | "
+        f"{_pct(m['short_answer_exact_match'])} |",
         "",
         "| type | cases | contained / abstained | cited | recall@3 |",
         "| --- | --- | --- | --- | --- |",

@@ -84,7 +84,7 @@ class GenerativeAnswerer:
         self.index = index
         self.embedder = embedder
         self.checker = CitationChecker(index, embedder)
-        self.extractive = ExtractiveAnswerer(index, settings.abstain_threshold)
+        self.extractive = ExtractiveAnswerer(index, settings.abstain_threshold, embedder)
 
     @classmethod
     def load(
@@ -137,21 +137,25 @@ class GenerativeAnswerer:
         )
 
     def answer(
-        self, retrieval: Retrieval, standalone: str, question: str
+        self, retrieval: Retrieval, standalone: str, question: str, prompt_k: int | None = None
     ) -> Generator[str, None, Answer]:
-        """Stream the model's answer to `standalone`; return the checked `Answer`."""
-        ranked = self.extractive.rank_sentences(retrieval)  # once: answer, gate and abstention
+        """Stream the model's answer to `standalone`; return the checked `Answer`. All of
+        `retrieval` is weighed for abstention; its first `prompt_k` paragraphs go to the model."""
+        ranked = self.extractive.rank(retrieval)  # once: answer, gate and abstention
         extractive = self.extractive.answer(retrieval, standalone, question, ranked)
         if extractive.abstained:  # one measure decides abstention, with or without a model
-            best = self.extractive.support(ranked[0]) if ranked else 0.0
+            best = self.extractive.support(ranked.sentences[0]) if ranked.sentences else 0.0
             threshold = self.settings.abstain_threshold
             why = f"no retrieved paragraph answers the question (support {best:.2f} < {threshold})"
+            if best >= threshold:
+                why = "the question names something no indexed document mentions"
             return self._llm_answer(extractive, [], f"abstained: {why}; the model was not asked")
         pieces: list[str] = []
         started = time.perf_counter()
         first_token_ms: float | None = None
         try:
-            prompt = self.prompt_for(retrieval, standalone)
+            shown_to_model = retrieval if prompt_k is None else retrieval.top(prompt_k)
+            prompt = self.prompt_for(shown_to_model, standalone)
             stream = self.model.chat_stream(
                 prompt.messages,
                 max_tokens=self.settings.max_answer_tokens,
@@ -185,11 +189,14 @@ class GenerativeAnswerer:
             question=standalone,
         )
         checked = self._answering_only(
-            checked, self.extractive.paragraph_support(retrieval, ranked)
+            checked, self.extractive.paragraph_support(retrieval, ranked.sentences)
         )
         if checked.kept:
             text = checked.text(self.index.multi_doc)
             answer = Answer(question, standalone, text, checked.citations, False, "llm")
+            short = extractive.short_answer  # when the model's kept answer says it too
+            if short is not None and short.lower() in text.lower():
+                answer.short_answer = short
             return self._llm_answer(answer, checked.dropped, None, timings)
         said = "".join(pieces).strip()
         if checked.abstained:

@@ -47,7 +47,7 @@ class Pipeline:
         self.index = index
         self.embedder = embedder
         self.retriever = Retriever(index, embedder, settings.rrf_k)
-        self.extractive = ExtractiveAnswerer(index, settings.abstain_threshold)
+        self.extractive = ExtractiveAnswerer(index, settings.abstain_threshold, embedder)
         self.generator = generator  # rag.generate.GenerativeAnswerer when a model is configured
 
     @classmethod
@@ -126,12 +126,15 @@ class Pipeline:
         standalone = self.rewrite(question, history)
         rewrite_ms = (time.perf_counter() - started) * 1000
         k = k or self.settings.k
-        retrieval = self.retriever.retrieve(standalone, max(k, depth))
+        weighed = max(k, self.settings.answer_k)  # paragraphs the answerer weighs; k are cited
+        retrieval = self.retriever.retrieve(standalone, max(weighed, depth))
         started = time.perf_counter()
         if self.generator is None:
-            answer = self.extractive.answer(retrieval.top(k), standalone, question)
+            answer = self.extractive.answer(retrieval.top(weighed), standalone, question)
         else:
-            answer = yield from self.generator.answer(retrieval.top(k), standalone, question)
+            answer = yield from self.generator.answer(
+                retrieval.top(weighed), standalone, question, prompt_k=k
+            )
         answer.timings_ms = {
             "rewrite": rewrite_ms,
             "retrieve": retrieval.elapsed_ms,

@@ -65,17 +65,24 @@ class Answer:
     dropped: list[dict[str, Any]] = field(default_factory=list)
     fallback: str | None = None
     model: str | None = None
+    # The name, number, date or place asked for, when the question asks for one and it is found.
+    short_answer: str | None = None
+    # An abstention's closest paragraph: offered to the reader, not cited as evidence.
+    closest: Citation | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "question": self.question,
             "standalone_question": self.standalone_question,
             "answer": self.text,
+            "short_answer": self.short_answer,
             "abstained": self.abstained,
             "mode": self.mode,
             "citations": [c.to_dict() for c in self.citations],
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
+        if self.closest is not None:
+            out["closest"] = self.closest.to_dict()
         if self.mode == "llm" or self.model:
             out["model"] = self.model
             out["dropped"] = self.dropped

@@ -20,6 +20,7 @@ JSON_KEYS = {
     "question",
     "standalone_question",
     "answer",
+    "short_answer",
     "abstained",
     "mode",
     "citations",
@@ -35,6 +36,8 @@ def test_ask_json_follows_the_contract(article_index_dir: Path) -> None:
     assert set(answer) == JSON_KEYS
     assert answer["mode"] == "extractive" and answer["abstained"] is False
     assert "Co-ordination Framework" in answer["answer"] and "[¶13]" in answer["answer"]
+    assert answer["short_answer"] == "Co-ordination Framework"
+    assert answer["answer"].startswith("Co-ordination Framework. ")
     citation = answer["citations"][0]
     assert set(citation) == CITATION_KEYS
     assert citation["paragraph"] == 13

@@ -156,4 +156,5 @@ def test_run_on_sentences_are_quoted_in_part(tmp_path: Path) -> None:
     citation = answer.citations[0]
     assert len(citation.quote) <= 400 and "bridge opened" in citation.quote
     assert citation.text[citation.start : citation.end] == citation.quote
-    assert answer.text.startswith("…") and len(answer.text) < 420
+    assert answer.short_answer == "Friday"  # the short answer leads, then the cut quote
+    assert answer.text.startswith("Friday. …") and len(answer.text) < 430

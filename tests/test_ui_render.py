@@ -362,3 +362,18 @@ def test_caption_credit_is_shown_once_in_small_print():
     # a credit that the text does not hold is still shown, once
     alone = render.with_credit("A photo.", "AFP", [])
     assert alone == 'A photo. <span class="rag-credit">AFP</span>'
+
+
+def test_short_answer_leads_in_bold_and_closest_is_no_source():
+    quote = "The bridge cost 12 million pounds."
+    cite = Citation("d", 3, quote, quote, 0, len(quote), 0.9)
+    answer = Answer("q", "q", f"12 million. {quote} [¶3]", [cite], False, "extractive")
+    answer.short_answer = "12 million"
+    html = render.answer_html(answer, multi_doc=False)
+    assert '<strong class="rag-short">12 million.</strong> The bridge cost' in html
+    said = f"{ABSTENTION} It mentions the bridge but gives no figure for the tolls."
+    abstained = Answer("q", "q", said, [], True, "extractive", closest=cite)
+    html = render.answer_html(abstained, multi_doc=False)
+    assert "gives no figure for the tolls" in html and "rag-sources" not in html
+    assert "Closest paragraph (it does not answer)" in html
+    assert "<mark>The bridge cost 12 million pounds.</mark>" in html

@@ -124,6 +124,19 @@ def sources_html(citations: Sequence[Any], multi_doc: bool) -> str:
     )
 
 
+def closest_html(closest: Any, multi_doc: bool) -> str:
+    """An abstention's closest paragraph, offered as a pointer, not as a source."""
+    if closest is None:
+        return ""
+    span = quote_span(closest.text, closest.quote, closest.start, closest.end)
+    body = highlighted(closest.text, [span] if span else [])
+    label = text(marker(closest.doc, closest.paragraph, multi_doc))
+    return (
+        '<div class="rag-closest"><div class="rag-closest-title">Closest paragraph '
+        f'(it does not answer)</div><span class="rag-cite">{label}</span> {body}</div>'
+    )
+
+
 def rewritten(question: str, standalone: str) -> bool:
     """Whether the standalone question says more than the question as typed (a model's
     rewrite that only changes capitals or spacing is not shown)."""
@@ -145,8 +158,14 @@ def answer_html(answer: Any, multi_doc: bool) -> str:
             '<div class="rag-abstained" role="note"><span class="rag-badge">'
             f"No answer in the article</span> {text(answer.text or ABSTENTION)}</div>"
         )
+        parts.append(closest_html(getattr(answer, "closest", None), multi_doc))
     else:
-        parts.append(f'<div class="rag-text">{_with_markers(text(answer.text))}</div>')
+        body = _with_markers(text(answer.text))
+        short = getattr(answer, "short_answer", None)
+        lead = text(f"{short}.") if short else ""
+        if lead and body.lower().startswith(lead.lower()):  # the short answer, in bold
+            body = f'<strong class="rag-short">{body[: len(lead)]}</strong>{body[len(lead) :]}'
+        parts.append(f'<div class="rag-text">{body}</div>')
     fallback = getattr(answer, "fallback", None)
     if fallback:
         parts.append(
@@ -302,6 +321,9 @@ CSS = """
 .rag-rewritten small { color: var(--body-text-color-subdued); font-size: .8rem;
   font-style: italic; }
 .rag-rewritten { margin-bottom: .3rem; }
+.rag-closest-title { font-size: .8rem; font-weight: 600; margin-bottom: .2rem; }
+.rag-closest { margin-top: .5rem; padding: .4rem .6rem; opacity: .8; font-size: .9rem;
+  border: 1px dashed rgba(127, 127, 127, .5); border-radius: 4px; }
 .rag-abstained { padding: .4rem .6rem; border-left: 3px solid #d97706;
   background: rgba(217, 119, 6, .08); border-radius: 4px; }
 .rag-badge { display: inline-block; font-size: .75rem; font-weight: 600; text-transform: uppercase;

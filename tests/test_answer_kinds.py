@@ -1,0 +1,134 @@
+"""What a question asks for (rag.question), the short answer (rag.short_answer), the support
+model (rag.support) and the abstention that says what is missing (rag.abstention).
+
+Logic tests use invented sentences; the end-to-end ones ask the real article through the real
+pipeline (bundled MiniLM, FAISS, the fitted support weights) and the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.evaluation import exact_form
+from rag.question import analyse, asked_for, names_in, spans
+from rag.results import ABSTENTION
+from rag.short_answer import lead_sentence, short_answer
+from rag.support import FEATURES, SupportModel, holds_kind, logistic_fit
+from rag.support_weights import BIAS, THRESHOLD, WEIGHTS
+
+from .conftest import run_rag
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many bridges were built?", "number"),
+        ("What is the population of the town?", "number"),
+        ("When did the ferry sink?", "date"),
+        ("In what year was the dam finished?", "date"),
+        ("Why did the mayor resign?", "reason"),
+        ("Where is the harbour?", "place"),
+        ("Which city hosts the fair?", "place"),
+        ("Which party won the vote?", "organisation"),
+        ("Which newspapers reported it?", "organisation"),
+        ("Who opened the bridge?", "person"),
+        ("What did the mayor say about the bridge?", None),
+    ],
+)
+def test_the_expected_kind_of_answer(question: str, kind: str | None) -> None:
+    assert analyse(question).kind == kind
+
+
+def test_the_focus_is_what_is_asked_for_not_the_names() -> None:
+    asked = analyse("How many US soldiers were killed in the attack on Ain Al Asad?")
+    assert asked.names == ("US", "Ain Al Asad")
+    assert set(asked.focus) == {"soldier", "kill", "attack"}
+    assert asked_for(asked) == ("US soldiers killed", True)
+    assert asked_for(analyse("What is the population of Iraq?")) == ("the population of Iraq", True)
+    # Not a plain shape: the question itself from its wh-word, to read after "does not say"
+    assert asked_for(analyse("So which bloc put him forward?")) == (
+        "which bloc put him forward",
+        False,
+    )
+
+
+def test_spans_of_each_kind() -> None:
+    text = "On October 7, 2023 the group won 138 out of 329 seats and $2.6 billion, said Ann Lee."
+    numbers = [text[a:b] for a, b in spans(text, "number")]
+    assert numbers == ["138", "$2.6 billion"]  # not the date's 7 or 2023, nor the 329 of 138
+    assert [text[a:b] for a, b in spans(text, "date")] == ["October 7, 2023"]
+    assert names_in("Under the deal, Ann Lee met The National.") == ["Ann Lee", "National"]
+
+
+def test_a_kind_counts_only_when_it_says_more_than_the_question() -> None:
+    asked = analyse("Who is the mayor of Leeds?")
+    assert holds_kind("Leeds's mayor spoke on Monday.", asked) is False
+    assert holds_kind("The mayor of Leeds, Ann Lee, spoke.", asked) is True
+    assert holds_kind("Anything at all.", analyse("What did she say?")) is None
+
+
+def test_the_short_answer_is_the_span_beside_the_question_words() -> None:
+    asked = analyse("Which think tank does Ann Lee chair?")
+    sentence = "Ann Lee, chair of the Civic Forum think tank in Leeds, told The Post."
+    assert short_answer(asked, sentence) == "Civic Forum"
+    asked = analyse("How many people did the raids in Gaza kill?")
+    sentence = "A storm killed 12 in Oslo, and the raids in Gaza killed nearly 5,000 people."
+    assert short_answer(asked, sentence) == "nearly 5,000"
+    assert short_answer(analyse("Why did it close?"), sentence) is None
+    assert lead_sentence("last week") == "Last week."
+
+
+def test_exact_match_ignores_articles_hedges_and_punctuation() -> None:
+    assert exact_form("nearly 5,000") == exact_form("5,000")
+    assert exact_form("The National") == exact_form("National")
+    assert exact_form("$2.6 billion") == exact_form("2.6 billion")
+    assert exact_form("138") != exact_form("329")
+
+
+def test_logistic_fit_separates_and_the_shipped_weights_fit_the_features() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] - x[:, 1] > 0).astype(float)
+    weights, _ = logistic_fit(x, y, l2=0.1)
+    assert weights[0] > 0 > weights[1]
+    model = SupportModel(weights, 0.0)
+    assert model.probability(np.array([[2.0, -2.0]]))[0] > 0.9
+    assert len(WEIGHTS) == len(FEATURES) and 0 < THRESHOLD < 1 and np.isfinite(BIAS)
+
+
+@pytest.mark.slow
+def test_the_issues_unanswerable_examples_abstain_and_say_what_is_missing(pipeline) -> None:  # type: ignore[no-untyped-def]
+    answer = pipeline.ask("How many US soldiers were killed in the attack on Ain Al Asad?")
+    assert answer.abstained and answer.citations == [] and answer.short_answer is None
+    assert answer.text.startswith(ABSTENTION) and "no figure for US soldiers killed" in answer.text
+    assert answer.closest is not None  # offered as the closest paragraph, never cited
+    population = pipeline.ask("What is the population of Iraq?")
+    assert population.abstained and "the population of Iraq" in population.text
+    outside = pipeline.ask("What did Angela Merkel say about the attacks?")
+    assert outside.abstained and "does not mention Angela Merkel" in outside.text
+
+
+@pytest.mark.slow
+def test_a_number_question_leads_with_its_short_answer(pipeline) -> None:  # type: ignore[no-untyped-def]
+    answer = pipeline.ask(
+        "How many of the parliament's seats does the Co-ordination Framework have?"
+    )
+    assert not answer.abstained and answer.short_answer == "138"
+    assert answer.text.startswith("138. ") and "[¶13]" in answer.text
+
+
+@pytest.mark.slow
+def test_ask_json_has_short_answer_and_closest(article_index_dir: Path) -> None:
+    done = run_rag(
+        "ask", "--json", "--index-dir", str(article_index_dir), "How many drones hit Ain Al Asad?"
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["abstained"] and answer["short_answer"] is None and answer["citations"] == []
+    assert answer["closest"]["paragraph"] >= 1 and answer["closest"]["quote"]
+    done = run_rag("ask", "--index-dir", str(article_index_dir), "How many drones hit Ain Al Asad?")
+    assert "closest, not an answer: [¶" in done.stdout
