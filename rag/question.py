@@ -155,6 +155,9 @@ _SHAPE = """what which who whom whose when where why how many much name names ki
 SHAPE_WORDS = frozenset([*tokenize(_SHAPE), *_SHAPE.split()])
 
 
+_WHO_IS = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\b", re.IGNORECASE)
+
+
 def analyse(question: str) -> Asked:
     """The expected kind, focus words and names of `question`."""
     kind = None
@@ -164,6 +167,8 @@ def analyse(question: str) -> Asked:
             break
     names = tuple(n for n in names_in(question[1:]) if n)  # the first word is capitalised anyway
     name_tokens = {t for n in names for t in tokenize(n)}
+    if kind == "person" and _WHO_IS.match(question) and set(tokenize(question)) <= name_tokens:
+        kind = None  # "Who is Hadi Jalo Marie?" asks for a description, not a name
     focus = tuple(
         t
         for t in dict.fromkeys(tokenize(question))

@@ -37,6 +37,8 @@ from .conftest import run_rag
         ("Which newspapers reported it?", "organisation"),
         ("Who opened the bridge?", "person"),
         ("What did the mayor say about the bridge?", None),
+        ("What did the city website show on its front page?", None),  # no "which city"
+        ("Who is Ann Lee?", None),  # asks who she is, not for a name
     ],
 )
 def test_the_expected_kind_of_answer(question: str, kind: str | None) -> None:

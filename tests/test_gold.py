@@ -25,35 +25,35 @@ from rag.pipeline import Pipeline
 from .conftest import ARTICLE, GOLD_CORPUS, REAL_MODEL, with_model
 
 # Extractive, all 181 cases, measured 2026-11-27 with the support model (rag/support_weights.py):
-# recall@3 81.0 %, MRR 0.723, containment 59.2 % (84/142), citation accuracy 61.3 % (87/142),
-# abstention 29/39 (precision 42.6 %), wrong abstentions 39/142 (27.5 %), short answer exact
-# match 46/89 (51.7 %) (README, "Gold set").
+# recall@3 81.0 %, MRR 0.719, containment 62.7 % (89/142), citation accuracy 64.1 % (91/142),
+# abstention 29/39 (precision 43.9 %), wrong abstentions 37/142 (26.1 %), short answer exact
+# match 48/89 (53.9 %) (README, "Gold set").
 FLOORS = {
     "recall@3": 0.77,
     "mrr": 0.69,
-    "answer_containment": 0.56,
-    "citation_accuracy": 0.58,
+    "answer_containment": 0.59,
+    "citation_accuracy": 0.61,
     "abstention_recall": 0.70,
-    "abstention_precision": 0.38,
-    "short_answer_exact_match": 0.47,
+    "abstention_precision": 0.40,
+    "short_answer_exact_match": 0.50,
 }
-CEILINGS = {"false_abstention_rate": 0.31}
+CEILINGS = {"false_abstention_rate": 0.29}
 
 # qwen2.5-coder-0.5b, all 181 cases, measured 2026-11-27 (support threshold 0.58, the model not
-# asked to abstain, each kept sentence attributed to a paragraph that answers): recall@3 80.3 %,
-# MRR 0.724, containment 53.5 % (76/142), citation accuracy 60.6 % (86/142), abstention 29/39
-# (precision 43.9 %), wrong abstentions 37/142, answers written by the model 49.3 % of answerable
-# (70/142). Abstention is the extractive measure's (the model is not asked for it).
+# asked to abstain, each kept sentence attributed to a paragraph that answers): recall@3 81.0 %,
+# MRR 0.723, containment 56.3 % (80/142), citation accuracy 64.1 % (91/142), abstention 29/39
+# (precision 45.3 %), wrong abstentions 35/142, answers written by the model 50.7 % of answerable
+# (72/142). Abstention is the extractive measure's (the model is not asked for it).
 MODEL_FLOORS = {
     "recall@3": 0.77,
     "mrr": 0.69,
-    "answer_containment": 0.50,
-    "citation_accuracy": 0.57,
+    "answer_containment": 0.53,
+    "citation_accuracy": 0.61,
     "abstention_recall": 0.70,
-    "abstention_precision": 0.38,
-    "model_written_answerable": 0.45,
+    "abstention_precision": 0.40,
+    "model_written_answerable": 0.47,
 }
-MODEL_CEILINGS = {"false_abstention_rate": 0.31}
+MODEL_CEILINGS = {"false_abstention_rate": 0.28}
 
 
 def test_gold_set_is_well_formed() -> None:
