@@ -39,6 +39,20 @@ FLOORS = {
 }
 CEILINGS = {"false_abstention_rate": 0.29}
 
+# Extractive, the test half (89 cases): recall@3 80.0 %, MRR 0.736, containment 54.3 % (38/70),
+# citation accuracy 55.7 % (39/70), abstention 12/19 (precision 32.4 %), wrong abstentions 25/70
+# (35.7 %), short answer exact match 15/43 (34.9 %).
+TEST_FLOORS = {
+    "recall@3": 0.76,
+    "mrr": 0.70,
+    "answer_containment": 0.51,
+    "citation_accuracy": 0.52,
+    "abstention_recall": 0.57,
+    "abstention_precision": 0.28,
+    "short_answer_exact_match": 0.30,
+}
+TEST_CEILINGS = {"false_abstention_rate": 0.40}
+
 # qwen2.5-coder-0.5b, all 181 cases, measured 2026-11-27 (support threshold 0.58, the model not
 # asked to abstain, each kept sentence attributed to a paragraph that answers): recall@3 81.0 %,
 # MRR 0.723, containment 56.3 % (80/142), citation accuracy 64.1 % (91/142), abstention 29/39
@@ -99,8 +113,11 @@ def gold_pipeline_settings(gold_index_dir: Path, model: str = "") -> Settings:
 @pytest.mark.slow
 def test_gold_floors(gold_index_dir: Path) -> None:
     pipeline = Pipeline.open(gold_pipeline_settings(gold_index_dir), progress=lambda _: None)
-    metrics = evaluate(pipeline, load_gold(DEFAULT_GOLD))["metrics"]
-    assert_within(metrics, FLOORS, CEILINGS)
+    cases = load_gold(DEFAULT_GOLD)
+    assert_within(evaluate(pipeline, cases)["metrics"], FLOORS, CEILINGS)
+    # the half the figures are reported on, which no choice was made on
+    test = evaluate(pipeline, select_split(cases, "test"))["metrics"]
+    assert_within(test, TEST_FLOORS, TEST_CEILINGS)
 
 
 @pytest.mark.slow
