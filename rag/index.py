@@ -10,9 +10,13 @@ Layout under the index folder (`Settings.index_dir`):
     builds/<stamp>/vectors.faiss   inner-product index over passage vectors (flat or HNSW)
     builds/<stamp>/bm25/           BM25 matrix as .npy + JSON (see rag.lexical)
     builds/<stamp>/query_encoder/  ONNX export of the embedding model (see rag.embedding_onnx)
+    builds/<stamp>/.rag-build      marker: this build is ours (see rag.index_folder)
 
-A build writes a fresh `builds/.tmp-*` folder and only then repoints `current`, so an
-interrupted build leaves the previous index untouched. No pickle anywhere. Not handled:
+A build writes a fresh `builds/.tmp-*` folder, fsyncs it, and only then repoints `current`, so
+an interrupted build leaves the previous index untouched; a build that cannot export the query
+encoder never replaces an index that has one. What in the folder is ours, the lock, the swap and
+the cleanup (which never touches what rag did not make) live in rag.index_folder. No pickle
+anywhere. Not handled:
 incremental updates (a changed source rebuilds everything; the article is small).
 """
 
@@ -20,14 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import json
-import os
 import platform
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +40,16 @@ import numpy as np
 from rag.config import Settings
 from rag.documents import Document, Paragraph, Sentence, load_documents
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
+from rag.index_folder import (
+    build_lock,
+    check_ours,
+    current_path,
+    fsync_tree,
+    mark,
+    remove_leftovers,
+    remove_old_builds,
+    swap_current,
+)
 from rag.lexical import Bm25Index, build_bm25
 from rag.passages import Unit, units_for
 
@@ -93,10 +105,6 @@ class Index:
 
 
 # --- paths and staleness ---------------------------------------------------------------------
-
-
-def current_path(index_dir: Path) -> Path:
-    return index_dir / "current"
 
 
 def stale_reason(settings: Settings) -> str | None:
@@ -246,11 +254,13 @@ def build_index(
     documents = load_documents([Path(p).resolve() for p in sources])
     units = units_for(documents)
     builds = settings.index_dir / "builds"
+    check_ours(settings.index_dir)  # before any work: never build over what is not ours
     try:
         builds.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
-    with _build_lock(settings.index_dir):
+    with build_lock(settings.index_dir):
+        check_ours(settings.index_dir)
         if unless_fresh and stale_reason(settings) is None:
             with contextlib.suppress(IndexUnreadable):
                 open_index(settings)
@@ -265,10 +275,11 @@ def build_index(
             embedder = SentenceTransformerEmbedder.from_setting(
                 settings.embedding_model, threads=settings.threads
             )
-        _remove_leftovers(builds)
+        remove_leftovers(builds)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         tmp = builds / f".tmp-{stamp}"
         tmp.mkdir()
+        mark(tmp)
         try:
             vectors = embedder.embed_batch([u.search_text for u in units])
             faiss_info = _write_vectors(vectors, tmp / "vectors.faiss", settings)
@@ -282,13 +293,14 @@ def build_index(
             manifest = _manifest(settings, embedder, documents, units, faiss_info, encoder)
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            fsync_tree(tmp)  # on disk before it can become `current`
             final = builds / stamp
             tmp.rename(final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _swap_current(settings.index_dir, final)
-        _remove_old_builds(builds, keep=final)
+        swap_current(settings.index_dir, final)
+        remove_old_builds(builds, keep=final)
     progress(f"index ready in {time.perf_counter() - started:.1f} s ({settings.index_dir})")
     return final
 
@@ -371,10 +383,22 @@ def _export_query_encoder(
     progress("exporting the query encoder to ONNX…")
     try:
         return export_query_encoder(model_dir, out_dir, threads=settings.threads)
-    except ModelError as exc:
-        progress(f"warning: no fast query encoder ({exc}); queries will load sentence-transformers")
+    except (ModelError, OSError, RuntimeError) as exc:
         shutil.rmtree(out_dir, ignore_errors=True)
+        why = one_line(exc, last=not isinstance(exc, ModelError))
+        if _current_has_encoder(settings):  # a complete index is never replaced by a lesser one
+            raise IndexUnreadable(
+                f"cannot export the query encoder ({why}); the current index is kept"
+            ) from None
+        progress(f"warning: no fast query encoder ({why}); queries will load sentence-transformers")
         return None
+
+
+def _current_has_encoder(settings: Settings) -> bool:
+    try:
+        return bool(read_manifest(current_path(settings.index_dir)).get("query_encoder"))
+    except IndexUnreadable:
+        return False
 
 
 def _manifest(
@@ -417,38 +441,6 @@ def _manifest(
         "query_encoder": encoder,
         "versions": versions,
     }
-
-
-@contextlib.contextmanager
-def _build_lock(index_dir: Path) -> Iterator[None]:
-    with (index_dir / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _swap_current(index_dir: Path, build: Path) -> None:
-    link = current_path(index_dir)
-    tmp_link = index_dir / f".current-{os.getpid()}"
-    with contextlib.suppress(FileNotFoundError):
-        tmp_link.unlink()
-    tmp_link.symlink_to(build.relative_to(index_dir))
-    if link.exists() and not link.is_symlink():
-        shutil.rmtree(link)  # an index folder from elsewhere: replace it
-    os.replace(tmp_link, link)
-
-
-def _remove_leftovers(builds: Path) -> None:
-    for leftover in builds.glob(".tmp-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _remove_old_builds(builds: Path, keep: Path) -> None:
-    for old in builds.iterdir():
-        if old != keep and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
 
 
 # --- (de)serialising documents ---------------------------------------------------------------

@@ -1,0 +1,147 @@
+"""Hostile index folders (issue 11, data loss): rag never deletes or overwrites what is not its.
+
+Each case failed before rag.index_folder: cleanup removed every folder under builds/ and a real
+folder at `current`, a `.lock` symlink had its target truncated, and a build whose ONNX export
+failed (disk full) replaced a complete index. Builds use the fake embedder (fast); the CLI case
+runs the real `rag index`, which refuses before loading any model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.config import Settings
+from rag.errors import IndexUnreadable
+from rag.index import build_index, current_path, open_index
+from rag.index_folder import MARKER
+
+from .conftest import ARTICLE, FakeEmbedder, one_line_error, run_rag
+
+
+def settings_for(index_dir: Path) -> Settings:
+    return Settings.load({"index_dir": index_dir, "sources": (ARTICLE,)}, env={})
+
+
+def build(index_dir: Path, embedder: Any = None) -> Path:
+    return build_index(settings_for(index_dir), [ARTICLE], embedder=embedder or FakeEmbedder())
+
+
+def test_a_build_refuses_folders_in_builds_it_did_not_make(tmp_path: Path) -> None:
+    index_dir = tmp_path / "p"
+    release = index_dir / "builds" / "release-1.0"
+    release.mkdir(parents=True)
+    (release / "notes.txt").write_text("keep me")
+    with pytest.raises(IndexUnreadable, match=r"release-1\.0, not made by rag"):
+        build(index_dir)
+    assert (release / "notes.txt").read_text() == "keep me"
+
+
+def test_a_real_folder_or_file_at_current_is_refused_and_kept(tmp_path: Path) -> None:
+    index_dir = tmp_path / "p"
+    (index_dir / "current").mkdir(parents=True)
+    (index_dir / "current" / "data.bin").write_text("mine")
+    with pytest.raises(IndexUnreadable, match="'current' is a folder rag did not make"):
+        build(index_dir)
+    assert (index_dir / "current" / "data.bin").read_text() == "mine"
+
+    other = tmp_path / "q"
+    other.mkdir()
+    (other / "current").write_text("a file")
+    with pytest.raises(IndexUnreadable, match="'current' is a file"):
+        build(other)
+    assert (other / "current").read_text() == "a file"
+    assert not (other / "builds").exists() or not any((other / "builds").iterdir())
+
+
+def test_builds_as_a_symlink_is_refused_and_its_target_kept(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "photos").mkdir(parents=True)
+    index_dir = tmp_path / "p"
+    index_dir.mkdir()
+    (index_dir / "builds").symlink_to(elsewhere)
+    with pytest.raises(IndexUnreadable, match="'builds' is not a folder of its own"):
+        build(index_dir)
+    assert (elsewhere / "photos").is_dir()
+
+
+def test_a_lock_symlink_is_not_followed_and_its_target_not_truncated(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    index_dir = tmp_path / "p"
+    index_dir.mkdir()
+    (index_dir / ".lock").symlink_to(victim)
+    with pytest.raises(IndexUnreadable, match="is a symlink; refusing"):
+        build(index_dir)
+    assert victim.read_text() == "precious"
+
+    (index_dir / ".lock").unlink()
+    (index_dir / ".lock").mkdir()
+    with pytest.raises(IndexUnreadable, match="is a folder"):
+        build(index_dir)
+
+
+def test_the_lock_file_is_not_truncated(tmp_path: Path) -> None:
+    index_dir = tmp_path / "p"
+    index_dir.mkdir()
+    (index_dir / ".lock").write_text("pid 123")
+    build(index_dir)
+    assert (index_dir / ".lock").read_text() == "pid 123"
+
+
+def test_old_builds_of_ours_are_cleaned_up_and_marked(tmp_path: Path) -> None:
+    index_dir = tmp_path / "p"
+    first = build(index_dir)
+    assert (first / MARKER).is_file()
+    (first / MARKER).unlink()  # a build from before the marker: its manifest says it is ours
+    second = build(index_dir)
+    assert not first.exists() and second.is_dir()
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [second.name]
+
+
+class _ExportingEmbedder(FakeEmbedder):
+    model_dir = Path("/nonexistent-model")
+
+
+def test_a_failed_encoder_export_never_replaces_a_complete_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.embedding_onnx
+
+    def exported(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
+        out_dir.mkdir(parents=True)
+        (out_dir / "encoder.json").write_text("{}")
+        return {"file": "model.onnx"}
+
+    def disk_full(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
+        raise OSError(28, "No space left on device")
+
+    index_dir = tmp_path / "p"
+    monkeypatch.setattr(rag.embedding_onnx, "export_query_encoder", exported)
+    complete = build(index_dir, _ExportingEmbedder())
+    monkeypatch.setattr(rag.embedding_onnx, "export_query_encoder", disk_full)
+    with pytest.raises(IndexUnreadable, match=r"No space left on device.*current index is kept"):
+        build(index_dir, _ExportingEmbedder())
+    assert current_path(index_dir).resolve() == complete.resolve()
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [complete.name]
+    # With no complete index to keep, a build without the fast encoder is better than none.
+    fresh = tmp_path / "fresh"
+    notes: list[str] = []
+    build_index(
+        settings_for(fresh), [ARTICLE], embedder=_ExportingEmbedder(), progress=notes.append
+    )
+    assert any("No space left on device" in n and "onnxscript" not in n for n in notes)
+    assert open_index(settings_for(fresh)).manifest["query_encoder"] is None
+
+
+def test_rag_index_refuses_in_one_line(tmp_path: Path) -> None:
+    index_dir = tmp_path / "p"
+    (index_dir / "builds" / "release-1.0").mkdir(parents=True)
+    done = run_rag("index", "--index-dir", str(index_dir), str(ARTICLE))
+    line = one_line_error(done, 4)
+    assert "release-1.0, not made by rag" in line
+    assert (index_dir / "builds" / "release-1.0").is_dir()
+    assert os.listdir(index_dir / "builds") == ["release-1.0"]
