@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from rag import __version__
 from rag.errors import RagError
+from rag.terminal import for_terminal
 
 # Flag name -> settings field, for the options every command shares.
 COMMON = {"index_dir": "index_dir", "threads": "threads", "embedding_model": "embedding_model"}
@@ -140,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = getattr(args, "handler", None) or HANDLERS[args.command]
         return int(handler(args) or 0)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {for_terminal(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -158,7 +159,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     sources = args.paths or list(settings.sources)
-    build_index(settings, sources, progress=lambda m: print(m, file=sys.stderr, flush=True))
+    build_index(
+        settings,
+        sources,
+        progress=lambda m: print(for_terminal(m), file=sys.stderr, flush=True),
+    )
     return 0
 
 
@@ -188,21 +193,23 @@ def cmd_chat(args: argparse.Namespace) -> int:
     while True:
         if interactive:
             print("> ", end="", flush=True)
-        line = sys.stdin.readline()
+        # Bytes that are not UTF-8 reach check_question as lone surrogates and are refused
+        # there, one line, without ending the conversation.
+        line = sys.stdin.buffer.readline().decode("utf-8", "surrogateescape")
         if not line:
             break
         if not line.strip():
             continue
         if not interactive and not args.json:  # a readable transcript when piped
-            print(f"> {line.strip()}", flush=True)
+            print(f"> {for_terminal(line.strip())}", flush=True)
         try:
             answer = _answer(pipeline, line, history, as_json=args.json, out=sys.stdout)
         except RagError as exc:  # one bad line does not end the conversation
             if args.json:
-                error = {"question": line.strip(), "error": str(exc)}
+                error = {"question": for_terminal(line.strip()), "error": str(exc)}
                 print(json.dumps(error, ensure_ascii=False), flush=True)
             else:
-                print(f"error: {exc}", file=sys.stderr, flush=True)
+                print(f"error: {for_terminal(str(exc))}", file=sys.stderr, flush=True)
             continue
         # The rewriter resolves every earlier turn itself: keep what was actually asked.
         history.append((answer.question, answer.text))
@@ -299,7 +306,7 @@ def _answer(
         if isinstance(item, Answer):
             answer = item
         elif live:
-            out.write(item)
+            out.write(for_terminal(item))
             out.flush()
             streamed = True
     assert answer is not None
@@ -310,25 +317,35 @@ def _answer(
 
 def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) -> None:
     bold = out.isatty() and os.environ.get("NO_COLOR") is None
+
+    def write(text: str) -> None:
+        out.write(for_terminal(text))
+
     if answer.standalone_question != answer.question:
-        out.write(f"(understood as: {answer.standalone_question})\n")
+        write(f"(understood as: {answer.standalone_question})\n")
     if streamed:
-        out.write("\n")
+        write("\n")
         if answer.fallback or answer.dropped:
-            out.write(f"checked answer: {answer.text}\n")
+            write(f"checked answer: {answer.text}\n")
     else:
-        out.write(answer.text + "\n")
+        write(answer.text + "\n")
     if answer.fallback:
-        print(f"notice: {answer.fallback}", file=sys.stderr)
+        print(f"notice: {for_terminal(answer.fallback)}", file=sys.stderr)
     multi = pipeline.index.multi_doc
     for citation in answer.citations:
-        text, start, end = citation.text, citation.start, citation.end
-        quote = f"\033[1m{text[start:end]}\033[0m" if bold else f"»{text[start:end]}«"
-        out.write(f"\n{citation.marker(multi)} {text[:start]}{quote}{text[end:]}\n")
+        before, quoted, after = (for_terminal(t) for t in _split(citation))
+        quote = f"\033[1m{quoted}\033[0m" if bold else f"»{quoted}«"
+        out.write(f"\n{for_terminal(citation.marker(multi))} {before}{quote}{after}\n")
     closest = getattr(answer, "closest", None)
     if closest is not None:  # a pointer for the reader, not evidence
-        out.write(f"\nclosest, not an answer: {closest.marker(multi)} {closest.quote}\n")
+        write(f"\nclosest, not an answer: {closest.marker(multi)} {closest.quote}\n")
     out.flush()
+
+
+def _split(citation: Any) -> tuple[str, str, str]:
+    """A cited paragraph as (before the quote, the quote, after it)."""
+    text, start, end = citation.text, citation.start, citation.end
+    return text[:start], text[start:end], text[end:]
 
 
 if __name__ == "__main__":

@@ -111,6 +111,10 @@ class Settings:
     def validate(self) -> None:
         if self.threads < 1:
             raise InputError("threads must be at least 1")
+        if self.threads > max_threads():
+            raise InputError(
+                f"threads must be at most {max_threads()} (four per core on this machine)"
+            )
         if self.k < 1:
             raise InputError("k must be at least 1")
         if self.query_encoder not in ("onnx", "torch"):
@@ -136,6 +140,11 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def max_threads() -> int:
+    """The most threads a setting may ask for: four per core (more only adds contention)."""
+    return 4 * max(1, os.cpu_count() or 1)
 
 
 def _parse(name: str, type_name: str, raw: str) -> Any:

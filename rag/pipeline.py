@@ -23,12 +23,13 @@ from rag.extractive import ExtractiveAnswerer
 from rag.index import Index, ensure_index
 from rag.results import Answer
 from rag.retrieval import Retrieval, Retriever
+from rag.terminal import for_terminal
 
 Progress = Callable[[str], None]
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(for_terminal(message), file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -148,6 +149,10 @@ def check_question(question: str, max_chars: int) -> str:
     """The question with its white space tidied; InputError when empty or too long."""
     if not isinstance(question, str) or not question.strip():
         raise InputError("the question is empty")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that were not UTF-8, or a lone surrogate from JSON
+        raise InputError("the question is not valid UTF-8 text") from None
     question = " ".join(question.split())
     if len(question) > max_chars:
         raise InputError(

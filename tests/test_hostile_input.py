@@ -1,0 +1,79 @@
+"""Hostile input (issue 11, items 4, 11, 12): one `error:` line instead of a traceback or a hang,
+and no control character from a document or question reaching the terminal.
+
+Before: a question with invalid UTF-8 or a lone surrogate raised TypeError in the tokenizer (and
+ended `rag chat`); RAG_THREADS=20000 hung; `\\x1b]0;pwned\\x07` in a document retitled the
+terminal. The logic cases are fast; the CLI cases against a real index are marked slow.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings, max_threads
+from rag.errors import InputError
+from rag.pipeline import check_question
+from rag.terminal import for_terminal
+
+from .conftest import RAG, ROOT, one_line_error, rag_index, run_rag
+
+HOSTILE = (
+    "Bridge opens\x1b]0;pwned\x07 in Testville\n\n"
+    "The mayor said the bridge\x08\x08\x08\x08\x08\x08 cost 12 million dollars and opened on "
+    "Monday.\x1b[2J\n"
+)
+
+
+@pytest.mark.parametrize("question", ["who\udcff?", "who \ud800 is it?"])
+def test_a_question_that_is_not_utf8_is_refused_in_one_line(question: str) -> None:
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        check_question(question, 500)
+
+
+def test_threads_have_an_upper_bound() -> None:
+    with pytest.raises(InputError, match="at most"):
+        Settings.load({}, env={"RAG_THREADS": "20000"})
+    assert Settings.load({}, env={"RAG_THREADS": str(max_threads())}).threads == max_threads()
+    done = run_rag("ask", "who?", env={"RAG_THREADS": "20000"}, timeout=60)
+    assert "threads must be at most" in one_line_error(done, 2)
+
+
+def test_control_characters_never_reach_the_terminal() -> None:
+    shown = for_terminal("Bridge\x1b]0;pwned\x07 opens\x08\x08 on \x9bMonday\x7f\nline two\tok")
+    assert shown == "Bridge]0;pwned opens on Monday\nline two\tok"
+    assert for_terminal("who\udcff?") == "who\ufffd?"
+
+
+@pytest.mark.slow
+def test_cli_refuses_undecodable_questions_and_chat_goes_on(article_index_dir: Path) -> None:
+    done = run_rag("ask", "who\udcff?", index_dir=article_index_dir)
+    assert "not valid UTF-8" in one_line_error(done, 2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_INDEX_DIR"] = str(article_index_dir)
+    chat = subprocess.run(
+        [*RAG, "chat"],
+        input=b"who\xff nominated him?\nwho nominated Al Sudani?\n",
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert chat.returncode == 0, chat.stderr
+    assert b"Traceback" not in chat.stderr
+    assert b"error: the question is not valid UTF-8 text" in chat.stderr
+    assert "Co-ordination Framework" in chat.stdout.decode("utf-8")  # the next line answered
+
+
+@pytest.mark.slow
+def test_document_text_is_shown_without_control_characters(tmp_path: Path) -> None:
+    source = tmp_path / "hostile.txt"
+    source.write_text(HOSTILE, encoding="utf-8")
+    index_dir = rag_index(tmp_path / "index", source)
+    done = run_rag("ask", "How much did the bridge cost?", index_dir=index_dir)
+    assert done.returncode == 0, done.stderr
+    assert "12 million" in done.stdout
+    assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\x08")
