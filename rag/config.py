@@ -62,6 +62,8 @@ class Settings:
     abstain_threshold: float = SUPPORT_THRESHOLD
     # Questions longer than this are refused.
     max_question_chars: int = 500
+    # A source file larger than this (MiB) is refused: parsing holds it in memory several times.
+    max_source_mb: int = 5
     # Corpora of this many passage vectors or more use an approximate (HNSW) FAISS index: there
     # an exact top-200 search costs ~5 ms and grows linearly, HNSW stays under ~1 ms (bench/).
     ann_min_vectors: int = 30_000

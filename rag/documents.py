@@ -22,6 +22,7 @@ from pathlib import Path
 
 from rag.errors import SourceError
 
+MAX_SOURCE_BYTES = 5 * 2**20  # default size limit of one source (Settings.max_source_mb)
 SUFFIXES = (".txt", ".md")
 
 BOILERPLATE = re.compile(
@@ -131,12 +132,18 @@ _ABBREVIATIONS = {
 _BOUNDARY = re.compile(r"[.!?…]+[\"”’)\]]*(?=\s+[\"“‘(\[]?[^\W_a-z])")
 
 
+_LAST_WORD_CHARS = 64  # an abbreviation or an initial is far shorter
+
+
 def split_sentences(text: str) -> tuple[Sentence, ...]:
     """Split a paragraph into sentences, keeping exact character offsets (text[start:end])."""
     sentences: list[Sentence] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        word = re.search(r"([\w.]+)[.!?…]*[\"”’)\]]*$", text[start : match.end()])
+        # Only the end of the candidate sentence is read, so the work stays linear in the text
+        # ("Mr. Smith " × 4,000 once took quadratic time, re-reading from `start` each time).
+        tail = text[max(start, match.end() - _LAST_WORD_CHARS) : match.end()]
+        word = re.search(r"([\w.]+)[.!?…]*[\"”’)\]]*$", tail)
         if (
             word
             and match.group().startswith(".")
@@ -261,13 +268,20 @@ def _role(
 # --- files -----------------------------------------------------------------------------------
 
 
-def read_document(path: Path) -> Document:
-    """Read one .txt/.md file; raises SourceError for missing, empty or binary files."""
+def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
+    """Read one .txt/.md file; raises SourceError for missing, empty, binary or too large files
+    (more than `max_bytes`)."""
     if not path.exists():
         raise SourceError(f"{path}: no such file")
     if not path.is_file():
         raise SourceError(f"{path}: not a file")
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(
+                f"{path}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit "
+                "for a source (RAG_MAX_SOURCE_MB)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
@@ -311,5 +325,5 @@ def collect_sources(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_documents(paths: Iterable[Path]) -> list[Document]:
-    return [read_document(p) for p in collect_sources(paths)]
+def load_documents(paths: Iterable[Path], max_bytes: int = MAX_SOURCE_BYTES) -> list[Document]:
+    return [read_document(p, max_bytes) for p in collect_sources(paths)]

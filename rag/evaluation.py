@@ -90,6 +90,8 @@ def exact_form(text: str) -> str:
 
 def load_gold(path: Path) -> list[GoldCase]:
     """Read and validate a gold JSONL file; errors name the line."""
+    if path.exists() and not path.is_file():  # a FIFO or a device would block the read
+        raise InputError(f"{path}: not a regular file")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -105,6 +107,8 @@ def load_gold(path: Path) -> list[GoldCase]:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InputError(f"{where}: JSON nested too deeply") from None
         if not isinstance(raw, dict):
             raise InputError(f"{where}: each line must be a JSON object")
         missing = [k for k in ("id", "type", "question", "answers", "evidence") if k not in raw]
@@ -120,7 +124,12 @@ def load_gold(path: Path) -> list[GoldCase]:
         if split not in (*SPLITS, ""):
             raise InputError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
         history = raw.get("history") or []
-        if not all(isinstance(t, list) and len(t) == 2 for t in history):
+        if not isinstance(raw["question"], str) or not isinstance(raw["evidence"], str):
+            raise InputError(f"{where}: question and evidence must be strings")
+        if not isinstance(history, list) or not all(
+            isinstance(t, list) and len(t) == 2 and all(isinstance(x, str) for x in t)
+            for t in history
+        ):
             raise InputError(f"{where}: history must be a list of [question, answer] pairs")
         cases.append(
             GoldCase(

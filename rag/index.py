@@ -251,7 +251,8 @@ def build_index(
     lock is used as it is (two `rag ask` on a fresh machine build once).
     """
     started = time.perf_counter()
-    documents = load_documents([Path(p).resolve() for p in sources])
+    max_bytes = settings.max_source_mb * 2**20
+    documents = load_documents([Path(p).resolve() for p in sources], max_bytes)
     units = units_for(documents)
     builds = settings.index_dir / "builds"
     check_ours(settings.index_dir)  # before any work: never build over what is not ours

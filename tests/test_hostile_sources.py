@@ -1,0 +1,70 @@
+"""Hostile sources and gold files (issue 11, items 7 and 10): bounded work, one error line.
+
+Before: the sentence splitter re-read each candidate sentence from its start, so "Mr. Smith "
+× 4,000 took 14.7 s (quadratic); a 50 MB one-line source peaked at 7.2 GB; a gold file that was
+a FIFO hung `rag eval`, and `"history": 5` or deeply nested JSON gave a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.documents import split_sentences
+from rag.errors import InputError, SourceError
+from rag.evaluation import load_gold
+from rag.index import build_index
+
+from .conftest import ROOT, FakeEmbedder
+
+GOOD = {"id": "x", "type": "factoid", "question": "q?", "answers": ["a"], "evidence": "a"}
+
+
+def test_abbreviations_split_right_and_in_linear_time() -> None:
+    text = "Mr. Smith met Dr. Jones in the U.S. on Monday. He left. " * 3
+    assert [s.text for s in split_sentences(text)][:2] == [
+        "Mr. Smith met Dr. Jones in the U.S. on Monday.",
+        "He left.",
+    ]
+    # 40,000 abbreviations in one run-on sentence: seconds when linear, hours when quadratic.
+    # Run apart with a generous limit, as a hang guard (not a timing).
+    code = "from rag.documents import split_sentences; split_sentences('Mr. Smith ' * 40000)"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120, check=True)
+
+
+def test_a_source_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    big.write_text("word " * 300_000)  # 1.4 MiB, one line
+    settings = Settings.load({"index_dir": tmp_path / "i", "max_source_mb": 1}, env={})
+    with pytest.raises(SourceError, match="over the 1 MiB limit"):
+        build_index(settings, [big], embedder=FakeEmbedder())
+    assert not (tmp_path / "i" / "builds").exists() or not any(
+        (tmp_path / "i" / "builds").iterdir()
+    )
+
+
+def test_a_fifo_as_gold_file_is_refused_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "gold.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        load_gold(fifo)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"history": 5, ' + str(GOOD)[1:].replace("'", '"'), "history must be"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (str({**GOOD, "question": 5}).replace("'", '"'), "must be strings"),
+    ],
+)
+def test_malformed_gold_lines_are_one_error(tmp_path: Path, line: str, message: str) -> None:
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(line + "\n")
+    with pytest.raises(InputError, match=message):
+        load_gold(gold)
