@@ -50,6 +50,7 @@ _UTF8_SLACK = 4  # tokens allowed past max_tokens to finish a UTF-8 character
 _GGUF_SCALAR_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
 _GGUF_STRING = 8
 _GGUF_ARRAY = 9
+_GGUF_MAX_NESTING = 8  # real models use flat arrays; llama.cpp itself allows no nesting
 # ggml tensor types: (elements per block, bytes per block). Unknown types skip the size check.
 _GGML_BLOCKS = {
     0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
@@ -243,18 +244,20 @@ def _gguf_required_size(f: BinaryIO, size: int, meta: dict[str, int] | None = No
             raise _Truncated
         return read(n)
 
-    def skip_value(vtype: int) -> None:
+    def skip_value(vtype: int, depth: int = 0) -> None:
         if vtype in _GGUF_SCALAR_SIZES:
             skip(_GGUF_SCALAR_SIZES[vtype])
         elif vtype == _GGUF_STRING:
             skip(u64())
         elif vtype == _GGUF_ARRAY:
+            if depth >= _GGUF_MAX_NESTING:  # 5,000 nested array headers: RecursionError before
+                raise ModelError(f"model file {f.name} nests metadata arrays too deeply")
             item_type, count = u32(), u64()
             if item_type in _GGUF_SCALAR_SIZES:
                 skip(count * _GGUF_SCALAR_SIZES[item_type])
             else:
                 for _ in range(count):
-                    skip_value(item_type)
+                    skip_value(item_type, depth + 1)
         else:
             raise ModelError(f"model file {f.name} is not a valid GGUF file (value type {vtype})")
 

@@ -68,3 +68,18 @@ def test_malformed_gold_lines_are_one_error(tmp_path: Path, line: str, message: 
     gold.write_text(line + "\n")
     with pytest.raises(InputError, match=message):
         load_gold(gold)
+
+
+def test_a_gguf_with_thousands_of_nested_arrays_is_one_model_error(tmp_path: Path) -> None:
+    import struct
+
+    from rag.errors import ModelError
+    from rag.llm import check_gguf_file
+
+    key = b"general.nested"
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key
+    nested = struct.pack("<I", 9) + struct.pack("<IQ", 9, 1) * 5000 + struct.pack("<IQ", 4, 0)
+    model = tmp_path / "nested.gguf"
+    model.write_bytes(header + nested)
+    with pytest.raises(ModelError, match="nests metadata arrays too deeply"):
+        check_gguf_file(model)
