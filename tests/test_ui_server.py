@@ -330,6 +330,35 @@ def chunked_post(url: str, chunks: list[bytes]) -> int:
         connection.close()
 
 
+def headers_of(url: str, host: str | None = None) -> tuple[int, dict[str, str]]:
+    """Status and headers of a GET of `url`, with a Host header of its own when given."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request("GET", parts.path or "/", headers={"Host": host} if host else {})
+        response = connection.getresponse()
+        response.read()
+        return int(response.status), {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_security_headers_and_only_loopback_host_names(server: str) -> None:
+    code, headers = headers_of(server)
+    assert code == 200
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    port = urllib.parse.urlsplit(server).port
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        assert headers_of(server, host)[0] == 200, host
+    # DNS rebinding: a page of evil.example whose name now points at 127.0.0.1
+    code, headers = headers_of(server + "config", f"evil.example:{port}")
+    assert code == 400 and headers["x-frame-options"] == "DENY"
+    assert headers_of(server + "gradio_api/info", "evil.example")[0] == 400
+
+
 @pytest.mark.slow
 def test_no_file_serving_uploads_or_analytics(server: str) -> None:
     for path in (
@@ -418,7 +447,8 @@ def test_non_loopback_host_warns(
     pipeline = SimpleNamespace(mode_label="extractive")
     app = SimpleNamespace(close=lambda verbose=True: calls.append("closed"))
     fake_app = SimpleNamespace(
-        build_app=lambda p: app, start=lambda a, host, port: f"http://127.0.0.1:{port}/"
+        build_app=lambda p: app,
+        start=lambda a, host, port, allow_remote: f"http://127.0.0.1:{port}/",
     )
     monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
     monkeypatch.setattr(rag.cli, "settings_from", lambda args: "settings")
@@ -430,11 +460,17 @@ def test_non_loopback_host_warns(
 
     monkeypatch.setattr(ui.cli, "_serve_forever", interrupt)
     for host, warned in (("0.0.0.0", True), ("127.0.0.1", False)):
-        args = SimpleNamespace(host=host, port=7999)
+        args = SimpleNamespace(host=host, port=7999, allow_remote=True)
         assert ui.cli.cmd_serve(args) == 0
         out, err = capsys.readouterr()
         assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
         assert ("warning: listening on 0.0.0.0" in err) is warned
+    assert calls == ["closed", "closed"]
+    # Beyond loopback only when asked for explicitly, refused before anything loads.
+    from rag.errors import InputError
+
+    with pytest.raises(InputError, match="add --allow-remote"):
+        ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))
     assert calls == ["closed", "closed"]
 
 
@@ -443,7 +479,7 @@ def test_bad_port_is_refused_before_loading() -> None:
     from ui.cli import cmd_serve
 
     with pytest.raises(InputError, match="--port"):
-        cmd_serve(SimpleNamespace(host="127.0.0.1", port=70000))
+        cmd_serve(SimpleNamespace(host="127.0.0.1", port=70000, allow_remote=False))
 
 
 # --- the handlers in-process, with a streaming (model-like) fake pipeline ---------------------
@@ -598,7 +634,7 @@ def test_route_guard_counts_received_bytes() -> None:
     app sends afterwards is dropped), or an abort once the app's response has started."""
     import asyncio
 
-    from ui.app import MAX_BODY_BYTES, BodyTooLarge, RouteGuard
+    from ui.guard import MAX_BODY_BYTES, BodyTooLarge, RouteGuard
 
     async def run(respond_first: bool) -> list[dict]:
         chunks = [b"x" * 1024] * (MAX_BODY_BYTES // 1024 + 2)
@@ -622,7 +658,8 @@ def test_route_guard_counts_received_bytes() -> None:
                 await send({"type": "http.response.start", "status": 400, "headers": []})
                 await send({"type": "http.response.body", "body": b"bad body"})
 
-        scope = {"type": "http", "path": "/gradio_api/call/ask", "headers": []}
+        headers = [(b"host", b"127.0.0.1:7860")]
+        scope = {"type": "http", "path": "/gradio_api/call/ask", "headers": headers}
         await RouteGuard(app)(scope, receive, send)
         return sent
 

@@ -12,7 +12,7 @@ supporting sentence highlighted, and what the check removed in a collapsed list 
 `gradio_client`). `start(app, host, port)` serves it with the settings of `rag serve`.
 
 Nothing is loaded at import: the caller opens the `Pipeline` and passes it in. All text is
-escaped by `ui.render`; `start` and `RouteGuard` hold the server-side limits.
+escaped by `ui.render`; `start` and `ui.guard.RouteGuard` hold the server-side limits.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from rag.chat import ORGANISATION, entities, is_person, name_part
 from rag.errors import InputError, RagError
 from rag.results import Answer
 from ui import render
+from ui.guard import LOOPBACK_HOSTS, RouteGuard
 
 ABSTENTION_EXAMPLE = "Who wrote this article?"  # news text rarely says; shows an abstention
 CONCURRENCY_ID = "pipeline"  # the chat and the API share one limit
@@ -267,106 +268,6 @@ watch('value', () => {
 
 # --- serving ---------------------------------------------------------------------------------
 
-# Routes Gradio mounts that this app never uses: uploads, serving files and proxying URLs, media
-# streams, screen recordings, run history, monitoring, and the dev/"vibe" editor.
-BLOCKED_PREFIXES = (
-    "/gradio_api/upload",
-    "/gradio_api/file=",
-    "/gradio_api/file/",
-    "/gradio_api/proxy=",
-    "/gradio_api/stream/",
-    "/gradio_api/process_recording",
-    "/gradio_api/run-history",
-    "/gradio_api/runs",
-    "/gradio_api/vibe",
-    "/gradio_api/undo-vibe",
-    "/gradio_api/dev/",
-    "/gradio_api/mcp",
-    "/monitoring",
-    "/file=",
-    "/upload",
-    "/proxy=",
-)
-MAX_BODY_BYTES = 64 * 1024  # a question is at most a few KB of JSON
-
-
-class BodyTooLarge(Exception):
-    """Raised to the app when a request body grows past MAX_BODY_BYTES."""
-
-
-class RouteGuard:
-    """ASGI middleware: 404 for unused Gradio routes, 413 for oversized request bodies.
-
-    The body limit holds whether or not the request says its size: a Content-Length over the
-    limit is refused at once, and the bytes actually received are counted too (a chunked body
-    has no Content-Length), so reading past the limit answers 413 — or, if the app has already
-    started its response, aborts the request."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        if path.startswith(BLOCKED_PREFIXES):
-            await _plain(send, 404, b"Not found")
-            return
-        length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        try:
-            too_big = int(length) > MAX_BODY_BYTES
-        except ValueError:
-            too_big = True
-        if too_big:
-            await _plain(send, 413, b"Request too large")
-            return
-
-        received = 0
-        started = refused = False
-
-        async def counting_receive() -> dict[str, Any]:
-            nonlocal received, refused
-            message: dict[str, Any] = await receive()
-            if message.get("type") == "http.request":
-                received += len(message.get("body") or b"")
-                if received > MAX_BODY_BYTES:
-                    if started:
-                        raise BodyTooLarge  # too late for a 413: abort the request
-                    if not refused:
-                        refused = True
-                        await _plain(send, 413, b"Request too large")
-                    raise BodyTooLarge
-            return message
-
-        async def guarded_send(message: dict[str, Any]) -> None:
-            nonlocal started
-            if refused:  # the 413 is the response; whatever the app sends after it is dropped
-                return
-            if message.get("type") == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, guarded_send)
-        except Exception:
-            if not refused:  # the 413 was not sent: the app's own error, or an abort
-                raise
-
-
-async def _plain(send: Any, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/plain"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
 
 def theme() -> Any:
     """The default theme with system fonts: nothing is fetched from font CDNs (offline)."""
@@ -376,12 +277,16 @@ def theme() -> Any:
     )
 
 
-def start(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
+def start(
+    app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, allow_remote: bool = False
+) -> str:
     """Start serving the app on host:port in the background (no share link, MCP, monitoring
     or run history) and return its local URL; `app.block_thread()` then serves until Ctrl-C,
-    `app.close()` stops it."""
+    `app.close()` stops it. Requests naming a Host other than this machine's loopback names
+    are refused unless `allow_remote` (ui.guard)."""
     from starlette.middleware import Middleware
 
+    allowed_hosts = None if allow_remote else LOOPBACK_HOSTS
     app.launch(
         server_name=host,
         server_port=port,
@@ -399,7 +304,7 @@ def start(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860) -> str:
         max_file_size=1,
         allowed_paths=[],
         prevent_thread_lock=True,
-        app_kwargs={"middleware": [Middleware(RouteGuard)]},
+        app_kwargs={"middleware": [Middleware(RouteGuard, allowed_hosts=allowed_hosts)]},
         theme=theme(),
         css=render.CSS,
     )

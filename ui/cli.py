@@ -39,6 +39,11 @@ def register(commands: Any, answering: Callable[[argparse.ArgumentParser, bool],
         ),
     )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 7860)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="required to listen beyond loopback; then any Host header is accepted",
+    )
     answering(p, False)  # the answering options, without --json
     p.set_defaults(handler=cmd_serve)
 
@@ -59,6 +64,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise InputError(f"--port must be between 1 and 65535, not {args.port}")
     if not args.host:
         raise InputError("--host is empty")
+    if not is_loopback(args.host) and not args.allow_remote:
+        raise InputError(
+            f"--host {args.host} would expose the chat to your network, with no login; "
+            "add --allow-remote if that is what you want"
+        )
     _check_free(args.host, args.port)  # before the slow part
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
@@ -78,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     try:
-        url = start(app, args.host, args.port)
+        url = start(app, args.host, args.port, allow_remote=args.allow_remote)
     except OSError:
         raise _unavailable(args.host, args.port) from None
     from ui.render import mode_text
