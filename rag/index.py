@@ -40,6 +40,7 @@ import numpy as np
 from rag.config import Settings
 from rag.documents import Document, Paragraph, Sentence, load_documents
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
+from rag.index_files import check_files, record_files
 from rag.index_folder import (
     build_lock,
     check_ours,
@@ -53,7 +54,7 @@ from rag.index_folder import (
 from rag.lexical import Bm25Index, build_bm25
 from rag.passages import Unit, units_for
 
-FORMAT_VERSION = "rag-index v3"
+FORMAT_VERSION = "rag-index v4"  # v4: the manifest records each file's size and sha256
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 # efSearch values tried in turn until the build-time recall@10 reaches the target. Retrieval asks
@@ -130,8 +131,8 @@ def stale_reason(settings: Settings) -> str | None:
 def read_manifest(root: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexUnreadable(f"index manifest in {root} is unreadable ({exc})") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise IndexUnreadable(f"index manifest in {root} is unreadable ({one_line(exc)})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise IndexUnreadable(f"index in {root} has format {found!r}, expected {FORMAT_VERSION!r}")
@@ -194,17 +195,23 @@ def open_index(settings: Settings) -> Index:
         raise IndexUnreadable(f"no index in {settings.index_dir}; run `rag index`")
     root = root.resolve()
     manifest = read_manifest(root)
+    check_files(root, manifest.get("files"))  # anything changed since the build: rebuild
     try:
         raw = json.loads((root / "documents.json").read_text(encoding="utf-8"))
         documents = [_document_from_json(d) for d in raw]
         vectors: Any = faiss.read_index(str(root / "vectors.faiss"))
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, RecursionError) as exc:
         raise IndexUnreadable(
             f"index in {root} is unreadable ({one_line(exc, last=True)})"
         ) from None
     # One question at a time is searched faster on one thread (measured: 2.2 ms against 4.9 ms
     # at 31k vectors, and far worse when the CPU is busy); builds use `settings.threads`.
     faiss.omp_set_num_threads(1)
+    if (manifest["faiss"]["type"] == "hnsw") != hasattr(vectors, "hnsw"):
+        raise IndexUnreadable(
+            f"index in {root} is inconsistent: the manifest says {manifest['faiss']['type']}, "
+            "the FAISS file is not"
+        )
     if manifest["faiss"]["type"] == "hnsw":
         vectors.hnsw.efSearch = int(manifest["faiss"]["ef_search"])
     units = units_for(documents)
@@ -293,6 +300,7 @@ def build_index(
             encoder = _export_query_encoder(embedder, tmp / "query_encoder", settings, progress)
             manifest = _manifest(settings, embedder, documents, units, faiss_info, encoder)
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
+            manifest["files"] = record_files(tmp)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             fsync_tree(tmp)  # on disk before it can become `current`
             final = builds / stamp
@@ -467,13 +475,16 @@ def _document_to_json(document: Document) -> dict[str, Any]:
 
 
 def _document_from_json(raw: dict[str, Any]) -> Document:
+    numbers = [int(p["number"]) for p in raw["paragraphs"]]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise ValueError(f"paragraphs of {raw['name']!r} are not numbered 1..{len(numbers)}")
     paragraphs = tuple(
         Paragraph(
             raw["name"],
             int(p["number"]),
             str(p["role"]),
             str(p["text"]),
-            tuple(Sentence(p["text"][s:e], int(s), int(e)) for s, e in p["sentences"]),
+            tuple(Sentence(p["text"][s:e], int(s), int(e)) for s, e in _spans(p)),
             str(p.get("credit", "")),
         )
         for p in raw["paragraphs"]
@@ -481,6 +492,15 @@ def _document_from_json(raw: dict[str, Any]) -> Document:
     return Document(
         raw["name"], Path(raw["path"]), raw["sha256"], paragraphs, tuple(raw.get("boilerplate", ()))
     )
+
+
+def _spans(paragraph: dict[str, Any]) -> list[tuple[int, int]]:
+    """A paragraph's sentence offsets, checked to lie inside its text."""
+    length = len(paragraph["text"])
+    spans = [(int(start), int(end)) for start, end in paragraph["sentences"]]
+    if not all(0 <= start < end <= length for start, end in spans):
+        raise ValueError(f"paragraph {paragraph['number']} has sentence offsets outside its text")
+    return spans
 
 
 def _sha256(data: bytes) -> str:

@@ -196,6 +196,21 @@ def build_bm25(texts: Sequence[str], out_dir: Path) -> None:
     retriever.save(str(out_dir), allow_pickle=False)
 
 
+def _check_arrays(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, n: int) -> None:
+    """ValueError unless the arrays form a CSC matrix over `n` passages (1-D, numbers, column
+    pointers rising from 0 to the number of entries, row ids in range)."""
+    if any(a.ndim != 1 for a in (data, indices, indptr)) or n < 0:
+        raise ValueError("BM25 arrays are not one-dimensional")
+    if data.dtype.kind != "f" or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu":
+        raise ValueError("BM25 arrays have the wrong types")
+    if len(data) != len(indices) or len(indptr) == 0 or indptr[0] != 0:
+        raise ValueError("BM25 arrays disagree in length")
+    if indptr[-1] != len(indices) or np.any(np.diff(indptr) < 0):
+        raise ValueError("BM25 column pointers are out of order")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n):
+        raise ValueError("BM25 passage ids out of range")
+
+
 @dataclass
 class Bm25Index:
     vocab: dict[str, int]
@@ -207,16 +222,24 @@ class Bm25Index:
     @classmethod
     def load(cls, folder: Path) -> Bm25Index:
         try:
-            arrays = [np.load(folder / name, allow_pickle=False) for name in _FILES]
+            # Mapped first, so a header claiming more data than the file holds fails here
+            # instead of allocating it (10^11 elements: 373 GiB).
+            arrays = [
+                np.array(np.load(folder / name, mmap_mode="r", allow_pickle=False))
+                for name in _FILES
+            ]
             vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
             params = json.loads((folder / "params.index.json").read_text(encoding="utf-8"))
             num_docs = int(params["num_docs"])
-        except (OSError, ValueError, KeyError) as exc:
+            _check_arrays(arrays[0], arrays[1], arrays[2], num_docs)
+            if not isinstance(vocab, dict) or not all(type(i) is int for i in vocab.values()):
+                raise ValueError("vocabulary ids are not integers")
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, EOFError) as exc:
             # numpy's own message suggests loading with pickle: never pass that advice on.
             detail = exc.strerror if isinstance(exc, OSError) else type(exc).__name__
             raise IndexUnreadable(f"BM25 index in {folder} is unreadable ({detail})") from None
         columns = len(arrays[2]) - 1  # bm25s may list a token (the empty one) with no column
-        vocab = {token: i for token, i in vocab.items() if 0 <= int(i) < columns}
+        vocab = {token: i for token, i in vocab.items() if 0 <= i < columns}
         return cls(vocab, arrays[0], arrays[1], arrays[2], num_docs)
 
     def document_frequency(self, token: str) -> int:

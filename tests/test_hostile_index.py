@@ -8,15 +8,18 @@ runs the real `rag index`, which refuses before loading any model.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from rag.config import Settings
 from rag.errors import IndexUnreadable
 from rag.index import build_index, current_path, open_index
+from rag.index_files import record_files
 from rag.index_folder import MARKER
 
 from .conftest import ARTICLE, FakeEmbedder, one_line_error, run_rag
@@ -145,3 +148,94 @@ def test_rag_index_refuses_in_one_line(tmp_path: Path) -> None:
     assert "release-1.0, not made by rag" in line
     assert (index_dir / "builds" / "release-1.0").is_dir()
     assert os.listdir(index_dir / "builds") == ["release-1.0"]
+
+
+# --- corruption that used to go unnoticed (items 6 and 8) --------------------------------------
+
+
+def rehash(build_dir: Path) -> None:
+    """Record the files as they are now, as a corruption that also rewrote the manifest would:
+    what is left to catch it is the check of the contents themselves."""
+    manifest_path = build_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"] = record_files(build_dir)
+    manifest_path.write_text(json.dumps(manifest))
+
+
+def test_well_formed_but_changed_vectors_are_caught_by_their_hash(tmp_path: Path) -> None:
+    import faiss
+
+    index_dir = tmp_path / "p"
+    built = build(index_dir)
+    original = faiss.read_index(str(built / "vectors.faiss"))
+    random = faiss.IndexFlatIP(original.d)
+    vectors = np.random.default_rng(0).normal(size=(original.ntotal, original.d))
+    random.add(vectors.astype("float32"))
+    faiss.write_index(random, str(built / "vectors.faiss"))
+    with pytest.raises(IndexUnreadable, match=r"vectors\.faiss changed since its build"):
+        open_index(settings_for(index_dir))
+
+
+def _npy_claiming(count: int) -> bytes:
+    header = f"{{'descr': '<f4', 'fortran_order': False, 'shape': ({count},), }}"
+    header = header.ljust(118) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "zero-byte npy",
+        "npy claiming 10^11 elements",
+        "row ids out of range",
+        "2-D array",
+        "non-integer vocabulary ids",
+        "paragraph 999",
+        "sentence offsets outside the text",
+    ],
+)
+def test_damaged_contents_are_unreadable_even_with_matching_hashes(
+    tmp_path: Path, damage: str
+) -> None:
+    index_dir = tmp_path / "p"
+    built = build(index_dir)
+    bm25 = built / "bm25"
+    if damage == "zero-byte npy":
+        (bm25 / "data.csc.index.npy").write_bytes(b"")
+    elif damage == "npy claiming 10^11 elements":
+        (bm25 / "data.csc.index.npy").write_bytes(_npy_claiming(10**11))
+    elif damage == "row ids out of range":
+        indices = np.load(bm25 / "indices.csc.index.npy")
+        np.save(bm25 / "indices.csc.index.npy", indices + 10_000)
+    elif damage == "2-D array":
+        data = np.load(bm25 / "data.csc.index.npy")
+        np.save(bm25 / "data.csc.index.npy", data.reshape(1, -1))
+    elif damage == "non-integer vocabulary ids":
+        vocab = json.loads((bm25 / "vocab.index.json").read_text())
+        (bm25 / "vocab.index.json").write_text(json.dumps({k: str(v) for k, v in vocab.items()}))
+    else:
+        documents = json.loads((built / "documents.json").read_text())
+        paragraph = documents[0]["paragraphs"][3]
+        if damage == "paragraph 999":
+            paragraph["number"] = 999
+        else:
+            paragraph["sentences"][0] = [0, 10**6]
+        (built / "documents.json").write_text(json.dumps(documents))
+    rehash(built)
+    with pytest.raises(IndexUnreadable):
+        open_index(settings_for(index_dir))
+
+
+@pytest.mark.parametrize("damage", ["hnsw on a flat index", "deeply nested"])
+def test_a_damaged_manifest_is_unreadable(tmp_path: Path, damage: str) -> None:
+    index_dir = tmp_path / "p"
+    built = build(index_dir)
+    manifest_path = built / "manifest.json"
+    if damage == "hnsw on a flat index":
+        manifest = json.loads(manifest_path.read_text())
+        manifest["faiss"] = {**manifest["faiss"], "type": "hnsw", "ef_search": 64}
+        manifest_path.write_text(json.dumps(manifest))
+    else:
+        manifest_path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(IndexUnreadable):
+        open_index(settings_for(index_dir))
