@@ -318,6 +318,12 @@ def collect_sources(paths: Iterable[Path]) -> list[Path]:
             raise SourceError(f"{path}: only .txt and .md files can be indexed")
         else:
             files.append(path)
+    for file in files:  # checked before any work: the name is written to the index as text
+        try:
+            str(file).encode("utf-8")
+        except UnicodeEncodeError:
+            shown = str(file).encode("utf-8", "replace").decode("utf-8")
+            raise SourceError(f"{shown}: the file name is not valid UTF-8; rename it") from None
     names = [f.stem for f in files]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

@@ -286,8 +286,11 @@ def build_index(
         remove_leftovers(builds)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
         tmp = builds / f".tmp-{stamp}"
-        tmp.mkdir()
-        mark(tmp)
+        try:
+            tmp.mkdir()
+            mark(tmp)
+        except OSError as exc:
+            raise IndexUnreadable(f"cannot write in {builds}: {exc.strerror}") from None
         try:
             vectors = embedder.embed_batch([u.search_text for u in units])
             faiss_info = _write_vectors(vectors, tmp / "vectors.faiss", settings)
@@ -305,6 +308,12 @@ def build_index(
             fsync_tree(tmp)  # on disk before it can become `current`
             final = builds / stamp
             tmp.rename(final)
+        except (OSError, RuntimeError) as exc:  # a full disk, a read-only folder (faiss: Runtime)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise IndexUnreadable(
+                f"cannot build the index in {settings.index_dir} ({one_line(exc, last=True)}); "
+                "the current index, if any, is kept"
+            ) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.errors import IndexUnreadable
+from rag.errors import IndexUnreadable, SourceError
 from rag.index import build_index, current_path, open_index
 from rag.index_files import record_files
 from rag.index_folder import MARKER
@@ -239,3 +239,53 @@ def test_a_damaged_manifest_is_unreadable(tmp_path: Path, damage: str) -> None:
         manifest_path.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(IndexUnreadable):
         open_index(settings_for(index_dir))
+
+
+# --- a build that fails says so in one line (item 5) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RuntimeError("Error in faiss::FileIOWriter: No space left on device"),
+        OSError(28, "No space left on device"),
+    ],
+)
+def test_a_full_disk_during_a_build_is_one_error_and_keeps_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    import rag.index
+
+    index_dir = tmp_path / "p"
+    complete = build(index_dir)
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise failure
+
+    monkeypatch.setattr(rag.index, "build_bm25", full)
+    with pytest.raises(IndexUnreadable, match=r"No space left on device.*current index"):
+        build(index_dir)
+    assert current_path(index_dir).resolve() == complete.resolve()
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [complete.name]
+
+
+def test_an_unwritable_builds_folder_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.index
+
+    def read_only(folder: Path) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(rag.index, "mark", read_only)
+    with pytest.raises(IndexUnreadable, match=r"cannot write in .*Permission denied"):
+        build(tmp_path / "p")
+
+
+def test_a_source_whose_name_is_not_utf8_is_refused_before_embedding(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.txt")
+    source = tmp_path / name
+    source.write_text("Headline\n\nThe bridge opened on Monday.\n", encoding="utf-8")
+    settings = Settings.load({"index_dir": tmp_path / "p"}, env={})
+    with pytest.raises(SourceError, match="not valid UTF-8; rename it"):
+        build_index(settings, [source], embedder=FakeEmbedder(fail_after=0))
