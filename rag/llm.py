@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
+from rag.chat_template import vet_chat_template
 from rag.errors import InputError, ModelError, RagError, one_line
 
 GGUF_MAGIC = b"GGUF"
@@ -331,10 +332,10 @@ class LocalModel:
         if self._chat_template is not None:
             from llama_cpp import llama_chat_format
 
+            eos, bos = self._token_text(llm.token_eos()), self._token_text(llm.token_bos())
+            vet_chat_template(self._chat_template, bos=bos, eos=eos, model=self._name)
             self._formatter = llama_chat_format.Jinja2ChatFormatter(
-                template=self._chat_template,
-                eos_token=self._token_text(llm.token_eos()),
-                bos_token=self._token_text(llm.token_bos()),
+                template=self._chat_template, eos_token=eos, bos_token=bos
             )
 
     @classmethod
@@ -368,7 +369,11 @@ class LocalModel:
             raise
         except Exception as exc:  # llama.cpp reports load failures many ways
             raise ModelError(f"cannot load model {path}: {one_line(exc)}") from exc
-        return cls(llm, path, seed=seed, n_ctx_train=n_ctx_train, name=name)
+        try:
+            return cls(llm, path, seed=seed, n_ctx_train=n_ctx_train, name=name)
+        except ModelError:
+            llm.close()
+            raise
 
     @property
     def name(self) -> str:

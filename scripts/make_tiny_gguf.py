@@ -74,7 +74,7 @@ def vocabulary() -> tuple[list[str], list[int], list[str]]:
     return tokens, types, merges
 
 
-def build_tiny_gguf(path: Path, seed: int = 0) -> Path:
+def build_tiny_gguf(path: Path, seed: int = 0, chat_template: str | None = None) -> Path:
     """Write the tiny model to `path` (parents created) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def build_tiny_gguf(path: Path, seed: int = 0) -> Path:
     writer.add_bos_token_id(tokens.index(BOS))
     writer.add_eos_token_id(tokens.index(IM_END))
     writer.add_add_bos_token(False)
-    writer.add_chat_template(CHAT_TEMPLATE)
+    writer.add_chat_template(CHAT_TEMPLATE if chat_template is None else chat_template)
 
     writer.add_tensor("token_embd.weight", weight(n_vocab, N_EMBD))
     writer.add_tensor("output_norm.weight", np.ones(N_EMBD, dtype=np.float32))
