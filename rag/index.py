@@ -123,7 +123,11 @@ def stale_reason(settings: Settings) -> str | None:
         path = Path(source["path"])
         if not path.is_file():
             return f"source {path} is gone"
-        if _sha256(path.read_bytes()) != source["sha256"]:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:  # made unreadable since the build: say so, do not crash
+            raise SourceError(f"{path}: indexed source cannot be read ({exc.strerror})") from None
+        if _sha256(data) != source["sha256"]:
             return f"source {path.name} changed"
     return None
 
@@ -259,7 +263,7 @@ def build_index(
     """
     started = time.perf_counter()
     max_bytes = settings.max_source_mb * 2**20
-    documents = load_documents([Path(p).resolve() for p in sources], max_bytes)
+    documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes)
     units = units_for(documents)
     builds = settings.index_dir / "builds"
     check_ours(settings.index_dir)  # before any work: never build over what is not ours
@@ -501,6 +505,13 @@ def _document_from_json(raw: dict[str, Any]) -> Document:
     return Document(
         raw["name"], Path(raw["path"]), raw["sha256"], paragraphs, tuple(raw.get("boilerplate", ()))
     )
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise SourceError(f"{path}: cannot be followed ({one_line(exc)})") from None
 
 
 def _spans(paragraph: dict[str, Any]) -> list[tuple[int, int]]:

@@ -289,3 +289,32 @@ def test_a_source_whose_name_is_not_utf8_is_refused_before_embedding(tmp_path: P
     settings = Settings.load({"index_dir": tmp_path / "p"}, env={})
     with pytest.raises(SourceError, match="not valid UTF-8; rename it"):
         build_index(settings, [source], embedder=FakeEmbedder(fail_after=0))
+
+
+def test_an_indexed_source_made_unreadable_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.index import stale_reason
+
+    source = tmp_path / "story.txt"
+    source.write_text("Headline\n\nThe bridge opened on Monday.\n", encoding="utf-8")
+    settings = Settings.load({"index_dir": tmp_path / "p", "sources": (source,)}, env={})
+    build_index(settings, [source], embedder=FakeEmbedder())
+    real_read = Path.read_bytes
+
+    def unreadable(self: Path) -> bytes:
+        if self == source:
+            raise PermissionError(13, "Permission denied")  # chmod 000 (root ignores it)
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", unreadable)
+    with pytest.raises(SourceError, match="indexed source cannot be read"):
+        stale_reason(settings)
+
+
+def test_a_symlink_loop_as_source_is_one_error(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)
+    settings = Settings.load({"index_dir": tmp_path / "p"}, env={})
+    with pytest.raises(SourceError, match="cannot be followed"):
+        build_index(settings, [loop], embedder=FakeEmbedder(fail_after=0))
