@@ -627,6 +627,11 @@ def test_too_long_or_empty_questions_in_the_chat() -> None:
     assert len(messages[0]["content"]) < 200  # the question is shown cut
     messages, _, _, _ = list(chat.respond("   ", conversation))[-1]
     assert len(messages) == 2  # nothing added
+    # Not valid UTF-8 (a lone surrogate): one message, the session goes on (was HTTP 500)
+    messages, conversation, _, _ = list(chat.respond("who\udcff?", conversation))[-1]
+    assert "not valid UTF-8" in messages[-1]["content"]
+    messages, _, _, _ = list(chat.respond("When did the bridge open?", conversation))[-1]
+    assert "rag-answer" in messages[-1]["content"]  # answered: the chat went on
 
 
 def test_route_guard_counts_received_bytes() -> None:
