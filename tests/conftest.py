@@ -94,7 +94,7 @@ def gold_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pipeline(article_index_dir: Path):  # type: ignore[no-untyped-def]
+def pipeline(article_index_dir: Path):
     from rag.config import Settings
     from rag.pipeline import Pipeline
 
@@ -123,7 +123,7 @@ def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def with_model(settings, model):  # type: ignore[no-untyped-def]
+def with_model(settings, model):
     """A pipeline for `settings` (the index built and opened as `Pipeline.open` does) answering
     with an already loaded `model`."""
     from rag.generate import GenerativeAnswerer
@@ -135,7 +135,7 @@ def with_model(settings, model):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def qwen_pipeline(article_index_dir: Path, real_model_dir: Path):  # type: ignore[no-untyped-def]
+def qwen_pipeline(article_index_dir: Path, real_model_dir: Path):
     """The whole pipeline answering with the real model, over the session's article index.
 
     The model is loaded here as the pipeline would load it (rag.generate.GenerativeAnswerer.load),

@@ -103,7 +103,7 @@ def test_logistic_fit_separates_and_the_shipped_weights_fit_the_features() -> No
 
 
 @pytest.mark.slow
-def test_the_issues_unanswerable_examples_abstain_and_say_what_is_missing(pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_the_issues_unanswerable_examples_abstain_and_say_what_is_missing(pipeline) -> None:
     answer = pipeline.ask("How many US soldiers were killed in the attack on Ain Al Asad?")
     assert answer.abstained and answer.citations == [] and answer.short_answer is None
     assert answer.text.startswith(ABSTENTION) and "no figure for US soldiers killed" in answer.text
@@ -115,7 +115,7 @@ def test_the_issues_unanswerable_examples_abstain_and_say_what_is_missing(pipeli
 
 
 @pytest.mark.slow
-def test_a_number_question_leads_with_its_short_answer(pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_a_number_question_leads_with_its_short_answer(pipeline) -> None:
     answer = pipeline.ask(
         "How many of the parliament's seats does the Co-ordination Framework have?"
     )

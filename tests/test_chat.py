@@ -54,7 +54,8 @@ def test_a_question_with_its_own_subject_is_not_given_old_context() -> None:
     history = [("When was the article updated?", "Updated: October 23, 2023 [¶24]")]
     assert standalone_question("Who wrote this article?", history) == "Who wrote this article?"
     assert standalone_question("What about Erbil?", history) == (
-        "What about Erbil? (When was the article updated?)")
+        "What about Erbil? (When was the article updated?)"
+    )
 
 
 def test_name_part_drops_titles() -> None:
@@ -82,8 +83,10 @@ def test_questions_that_stand_alone_are_left_alone() -> None:
 
 
 def test_borrowed_context_does_not_nest_or_grow() -> None:
-    history = [("Who nominated Al Sudani?", LONG_ANSWER),
-               ("How many seats does that group hold?", "138 out of 329 seats [¶13]"),
-               ("And the year?", "October 2022 [¶13]")]
+    history = [
+        ("Who nominated Al Sudani?", LONG_ANSWER),
+        ("How many seats does that group hold?", "138 out of 329 seats [¶13]"),
+        ("And the year?", "October 2022 [¶13]"),
+    ]
     rewritten = standalone_question("What about the spokesman?", history)
     assert rewritten.count("(") == 1 and len(rewritten) < 250

@@ -13,11 +13,11 @@ from .conftest import ARTICLE
 
 
 @pytest.fixture(scope="module")
-def article():  # type: ignore[no-untyped-def]
+def article():
     return read_document(ARTICLE)
 
 
-def test_roles_follow_the_article_layout(article) -> None:  # type: ignore[no-untyped-def]
+def test_roles_follow_the_article_layout(article) -> None:
     roles = [p.role for p in article.paragraphs]
     assert roles[:3] == ["headline", "standfirst", "caption"]
     assert article.paragraph(1).text.startswith("Iraqi government rejects")
@@ -29,13 +29,13 @@ def test_roles_follow_the_article_layout(article) -> None:  # type: ignore[no-un
     assert roles.count("body") == len(roles) - 5
 
 
-def test_numbering_skips_boilerplate_and_starts_at_the_headline(article) -> None:  # type: ignore[no-untyped-def]
+def test_numbering_skips_boilerplate_and_starts_at_the_headline(article) -> None:
     assert [p.number for p in article.paragraphs] == list(range(1, len(article.paragraphs) + 1))
     assert article.paragraph(13).text.startswith("Mr Al Sudani, who took office")
     assert all("Powered by" not in p.text for p in article.paragraphs)
 
 
-def test_sentence_offsets_are_exact(article) -> None:  # type: ignore[no-untyped-def]
+def test_sentence_offsets_are_exact(article) -> None:
     for paragraph in article.paragraphs:
         for sentence in paragraph.sentences:
             assert paragraph.text[sentence.start : sentence.end] == sentence.text
@@ -97,7 +97,7 @@ def test_missing_and_wrong_kind_of_source(tmp_path: Path) -> None:
         collect_sources([tmp_path])
 
 
-def test_invalid_utf8_is_decoded_with_a_warning(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_utf8_is_decoded_with_a_warning(tmp_path: Path, capsys) -> None:
     path = tmp_path / "latin.txt"
     path.write_bytes("Headline\n\nCaf\xe9 owners met on Monday.".encode("latin-1"))
     doc = read_document(path)

@@ -44,11 +44,13 @@ def test_a_folder_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
 def test_real_model_gives_normalised_vectors_that_rank_sensibly() -> None:
     embedder = SentenceTransformerEmbedder.from_setting("", threads=2)
     assert embedder.dim == 384 and embedder.weights_sha256 == BUNDLED_WEIGHTS_SHA256
-    vectors = embedder.embed_batch([
-        "Who nominated the prime minister?",
-        "He was the nominee of the Co-ordination Framework.",
-        "Attacks hit a base near the airport.",
-    ])
+    vectors = embedder.embed_batch(
+        [
+            "Who nominated the prime minister?",
+            "He was the nominee of the Co-ordination Framework.",
+            "Attacks hit a base near the airport.",
+        ]
+    )
     assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]

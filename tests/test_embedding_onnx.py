@@ -27,6 +27,9 @@ from rag.embedding_onnx import (
 )
 from rag.errors import ModelError
 
+# Every test here exports or loads the real MiniLM with torch (seconds each): the slow tier.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "seeds" / "000_5d857531382a8c3c.txt"
 THREADS = 2

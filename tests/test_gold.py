@@ -121,7 +121,7 @@ def test_gold_floors(gold_index_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_gold_cases_need_their_documents_indexed(pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_gold_cases_need_their_documents_indexed(pipeline) -> None:
     # The session's `pipeline` indexes the article alone: the cases about the gold set's own
     # documents cannot be scored there, and evaluate says so instead of counting misses.
     with pytest.raises(InputError, match="basra_port, marsh_drought"):
@@ -129,9 +129,7 @@ def test_gold_cases_need_their_documents_indexed(pipeline) -> None:  # type: ign
 
 
 @pytest.mark.slow
-def test_gold_floors_with_the_real_model(  # type: ignore[no-untyped-def]
-    gold_index_dir: Path, qwen_pipeline
-) -> None:
+def test_gold_floors_with_the_real_model(gold_index_dir: Path, qwen_pipeline) -> None:
     settings = gold_pipeline_settings(gold_index_dir, REAL_MODEL)
     pipeline = with_model(settings, qwen_pipeline.generator.model)
     report = evaluate(pipeline, load_gold(DEFAULT_GOLD))

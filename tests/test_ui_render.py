@@ -65,7 +65,7 @@ def assert_inert(html: str) -> None:
     assert not re.search(r"<[^>]*\bonerror\b", lowered)
 
 
-def test_text_escapes_markup_dollars_and_newlines():
+def test_text_escapes_markup_dollars_and_newlines() -> None:
     out = render.text(f"{SCRIPT} {IMG} \"q\" 's' $$x$$\n\nnext")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out
@@ -74,7 +74,7 @@ def test_text_escapes_markup_dollars_and_newlines():
     assert "\n" not in out and out.endswith("<br><br>next")
 
 
-def test_answer_with_hostile_citation_is_escaped_and_marked():
+def test_answer_with_hostile_citation_is_escaped_and_marked() -> None:
     cited = citation(3, f"Engineers found {SCRIPT} in the control software.")
     html = render.answer_html(answer(f"Engineers found {SCRIPT} in it. [¶3]", [cited]), False)
     assert_inert(html)
@@ -87,7 +87,7 @@ def test_answer_with_hostile_citation_is_escaped_and_marked():
     assert '<span class="rag-cite">[¶3]</span>' in html
 
 
-def test_mark_covers_exactly_the_quote_offsets():
+def test_mark_covers_exactly_the_quote_offsets() -> None:
     paragraph = document().paragraph(3)
     second = paragraph.sentences[1]
     cited = citation(3, second.text)
@@ -97,7 +97,7 @@ def test_mark_covers_exactly_the_quote_offsets():
     assert f"{before}<mark>{render.text(second.text)}</mark>" in html
 
 
-def test_bad_offsets_fall_back_to_finding_the_quote_or_marking_nothing():
+def test_bad_offsets_fall_back_to_finding_the_quote_or_marking_nothing() -> None:
     text = "Alpha beta. Gamma delta."
     assert render.quote_span(text, "Gamma delta.", 0, 3) == (12, 24)
     assert render.quote_span(text, "Gamma delta.", 12, 999) == (12, 24)
@@ -106,7 +106,7 @@ def test_bad_offsets_fall_back_to_finding_the_quote_or_marking_nothing():
     assert render.highlighted(text, [(0, 5), (3, 10)]) == "<mark>Alpha beta</mark>. Gamma delta."
 
 
-def test_image_paragraph_is_text_in_sources_and_article():
+def test_image_paragraph_is_text_in_sources_and_article() -> None:
     cited = citation(4)
     html = render.answer_html(answer("The website showed it. [¶4]", [cited]), False)
     assert_inert(html)
@@ -116,7 +116,7 @@ def test_image_paragraph_is_text_in_sources_and_article():
     assert "&lt;img src=x onerror=alert(1)&gt;" in article
 
 
-def test_abstention_is_shown_as_such():
+def test_abstention_is_shown_as_such() -> None:
     html = render.answer_html(answer(ABSTENTION, abstained=True), False)
     assert "rag-abstained" in html and "No answer in the article" in html
     assert ABSTENTION in html
@@ -125,7 +125,7 @@ def test_abstention_is_shown_as_such():
     assert ABSTENTION in empty  # never an empty bubble
 
 
-def test_rewritten_question_in_small_print_only_when_rewritten():
+def test_rewritten_question_in_small_print_only_when_rewritten() -> None:
     same = render.answer_html(answer("x [¶2]", question="Who?", standalone="Who?"), False)
     assert "Understood as" not in same
     recased = answer("x [¶2]", question="who nominated  him?", standalone="Who nominated him?")
@@ -136,7 +136,7 @@ def test_rewritten_question_in_small_print_only_when_rewritten():
     assert "<small>Understood as: When did Al Sudani &lt;b&gt;?</small>" in html
 
 
-def test_unknown_fallback_is_an_escaped_notice():
+def test_unknown_fallback_is_an_escaped_notice() -> None:
     html = render.answer_html(answer("x [¶2]", fallback=f"model failed {SCRIPT}"), False)
     assert_inert(html)
     assert "Notice: model failed &lt;script&gt;" in html
@@ -175,7 +175,7 @@ def dropped_block(html: str) -> str:
     return found[0]
 
 
-def test_dropped_sentences_are_listed_with_reasons_in_a_collapsed_details():
+def test_dropped_sentences_are_listed_with_reasons_in_a_collapsed_details() -> None:
     kept = citation(2)
     html = render.answer_html(
         model_answer("The bridge cost 12 million dollars. [¶2]", [kept], dropped=DROPPED), False
@@ -204,7 +204,7 @@ def test_dropped_sentences_are_listed_with_reasons_in_a_collapsed_details():
     assert "<mark>" in html.split("rag-sources", 1)[1]
 
 
-def test_dropped_summary_counts_and_wording():
+def test_dropped_summary_counts_and_wording() -> None:
     one = dropped_block(render.answer_html(model_answer("x [¶2]", dropped=DROPPED[:1]), False))
     assert "<summary>1 sentence removed: not supported by the article</summary>" in one
     mixed = [
@@ -226,7 +226,7 @@ def test_dropped_summary_counts_and_wording():
     assert "rag-dropped" not in render.answer_html(model_answer("x [¶2]"), False)
 
 
-def test_model_answer_names_the_model_and_fallbacks_read_as_words():
+def test_model_answer_names_the_model_and_fallbacks_read_as_words() -> None:
     html = render.answer_html(model_answer("x [¶2]", [citation(2)], model=f"m{SCRIPT}"), False)
     assert_inert(html)
     assert "Written by m&lt;script&gt;" in html and "checked against the article" in html
@@ -267,7 +267,7 @@ def test_model_answer_names_the_model_and_fallbacks_read_as_words():
     assert render.fallback_notice("extractive") == "Notice: extractive"
 
 
-def test_model_draft_is_labelled_as_unchecked():
+def test_model_draft_is_labelled_as_unchecked() -> None:
     draft = render.partial_html(f"It showed {IMG} [¶4]", f"m{SCRIPT}")
     assert_inert(draft)
     assert "rag-pending" in draft and "rag-draft" in draft
@@ -276,14 +276,14 @@ def test_model_draft_is_labelled_as_unchecked():
     assert "is writing" not in render.partial_html("It showed")  # extractive: no label
 
 
-def test_mode_label_reads_as_the_model_name():
+def test_mode_label_reads_as_the_model_name() -> None:
     assert render.model_of("llm: qwen2.5-coder-0.5b") == "qwen2.5-coder-0.5b"
     assert render.model_of("extractive") is None and render.model_of("llm: ") is None
     assert render.mode_text("llm: qwen2.5-coder-0.5b") == "model qwen2.5-coder-0.5b"
     assert render.mode_text("extractive") == "extractive"
 
 
-def test_chat_messages_have_no_blank_lines():
+def test_chat_messages_have_no_blank_lines() -> None:
     """A blank line would end the HTML block and let Markdown loose on the rest."""
     for html in (
         render.answer_html(answer("one\n\ntwo [¶2]", [citation(2)]), False),
@@ -298,7 +298,7 @@ def test_chat_messages_have_no_blank_lines():
         assert "\n" not in html
 
 
-def test_article_marks_only_cited_paragraphs():
+def test_article_marks_only_cited_paragraphs() -> None:
     doc = document()
     html = render.article_html([doc], [citation(2)])
     cited = re.findall(r'<p class="([^"]*)"><span class="rag-num">¶(\d+)</span>', html)
@@ -311,7 +311,7 @@ def test_article_marks_only_cited_paragraphs():
     assert "rag-cited" not in plain and "<mark>" not in plain
 
 
-def test_article_locates_quote_when_citation_text_differs():
+def test_article_locates_quote_when_citation_text_differs() -> None:
     doc = document()
     quote = doc.paragraph(2).sentences[0].text
     stale = citation(2, quote, text="something else " + quote, start=15, end=15 + len(quote))
@@ -319,7 +319,7 @@ def test_article_locates_quote_when_citation_text_differs():
     assert f"<mark>{render.text(quote)}</mark>" in html
 
 
-def test_header_escapes_headline_and_shows_date_and_mode():
+def test_header_escapes_headline_and_shows_date_and_mode() -> None:
     html = render.header_html([document()], "llm: <tiny>.gguf")
     assert_inert(html)
     assert "Bridge opens &lt;script&gt;" in html
@@ -328,7 +328,7 @@ def test_header_escapes_headline_and_shows_date_and_mode():
     assert "mode: extractive" in render.header_html([document()], "extractive")
 
 
-def test_multi_document_markers():
+def test_multi_document_markers() -> None:
     cited = citation(2)
     html = render.answer_html(answer("x [bridge ¶2]", [cited]), True)
     assert '<span class="rag-cite">[bridge ¶2]</span>' in html
@@ -337,7 +337,7 @@ def test_multi_document_markers():
     assert "bridge ¶2" in article
 
 
-def test_caption_credit_is_shown_once_in_small_print():
+def test_caption_credit_is_shown_once_in_small_print() -> None:
     """A caption's text already ends with its credit: style it, do not repeat it."""
     doc = parse_text(
         "Bridge opens\n\nThe mayor cuts the ribbon in Testville, Iraq. Reuters\n\n"
@@ -364,7 +364,7 @@ def test_caption_credit_is_shown_once_in_small_print():
     assert alone == 'A photo. <span class="rag-credit">AFP</span>'
 
 
-def test_short_answer_leads_in_bold_and_closest_is_no_source():
+def test_short_answer_leads_in_bold_and_closest_is_no_source() -> None:
     quote = "The bridge cost 12 million pounds."
     cite = Citation("d", 3, quote, quote, 0, len(quote), 0.9)
     answer = Answer("q", "q", f"12 million. {quote} [¶3]", [cite], False, "extractive")

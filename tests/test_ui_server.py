@@ -314,7 +314,7 @@ def status(url: str, data: bytes | None = None, headers: dict[str, str] | None =
 def chunked_post(url: str, chunks: list[bytes]) -> int:
     """POST a JSON body with Transfer-Encoding: chunked (no Content-Length); the status."""
     parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
     try:
         connection.request(
             "POST",
@@ -333,7 +333,7 @@ def chunked_post(url: str, chunks: list[bytes]) -> int:
 def headers_of(url: str, host: str | None = None) -> tuple[int, dict[str, str]]:
     """Status and headers of a GET of `url`, with a Host header of its own when given."""
     parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
     try:
         connection.request("GET", parts.path or "/", headers={"Host": host} if host else {})
         response = connection.getresponse()
@@ -461,7 +461,7 @@ def test_non_loopback_host_warns(
     monkeypatch.setattr(ui.cli, "_serve_forever", interrupt)
     for host, warned in (("0.0.0.0", True), ("127.0.0.1", False)):
         args = SimpleNamespace(host=host, port=7999, allow_remote=True)
-        assert ui.cli.cmd_serve(args) == 0
+        assert ui.cli.cmd_serve(args) == 0  # type: ignore[arg-type]
         out, err = capsys.readouterr()
         assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
         assert ("warning: listening on 0.0.0.0" in err) is warned
@@ -470,7 +470,7 @@ def test_non_loopback_host_warns(
     from rag.errors import InputError
 
     with pytest.raises(InputError, match="add --allow-remote"):
-        ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))
+        ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
     assert calls == ["closed", "closed"]
 
 
@@ -479,7 +479,7 @@ def test_bad_port_is_refused_before_loading() -> None:
     from ui.cli import cmd_serve
 
     with pytest.raises(InputError, match="--port"):
-        cmd_serve(SimpleNamespace(host="127.0.0.1", port=70000, allow_remote=False))
+        cmd_serve(SimpleNamespace(host="127.0.0.1", port=70000, allow_remote=False))  # type: ignore[arg-type]
 
 
 # --- the handlers in-process, with a streaming (model-like) fake pipeline ---------------------
@@ -614,7 +614,7 @@ def test_leaving_mid_stream_closes_the_model_stream() -> None:
     pipeline = StreamingPipeline()
     steps = Chat(pipeline).respond("What did it show?", None)
     next(steps), next(steps)  # question shown, first piece streamed
-    steps.close()  # the browser went away
+    steps.close()  # type: ignore[attr-defined]  # the browser went away: a generator
     assert pipeline.closed
 
 
@@ -698,7 +698,7 @@ class ScriptedModel:
         yield from re.findall(r"\S+\s*", SCRIPTED)
 
 
-def with_scripted_model(pipeline):  # type: ignore[no-untyped-def]
+def with_scripted_model(pipeline):
     """A pipeline over the same real index, embedder and citation check, ScriptedModel answering."""
     from rag.generate import GenerativeAnswerer
     from rag.pipeline import Pipeline
@@ -710,12 +710,12 @@ def with_scripted_model(pipeline):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def scripted_pipeline(pipeline):  # type: ignore[no-untyped-def]
+def scripted_pipeline(pipeline):
     return with_scripted_model(pipeline)
 
 
 @pytest.mark.slow
-def test_model_answer_in_the_chat_lists_what_the_check_removed(scripted_pipeline) -> None:  # type: ignore[no-untyped-def]
+def test_model_answer_in_the_chat_lists_what_the_check_removed(scripted_pipeline) -> None:
     from ui.app import Chat
 
     steps = list(Chat(scripted_pipeline).respond(NOMINATED, None))
