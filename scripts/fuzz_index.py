@@ -1,6 +1,6 @@
 """Corrupt every file of a real index in several ways; each ask must answer right or say one line.
 
-    python scripts/fuzz_index.py [--write]
+    python scripts/fuzz_index.py [--write] [--kills N] [--no-damage]
 
 Builds the article's index once (the real `rag index`, in a temporary folder), then for every
 file of the build and every kind of damage — truncated to half, zeroed (same size), random bytes
@@ -12,6 +12,10 @@ An outcome is good when the ask answers right (exit 0, cites ¶13, names the Co-
 Framework), noting whether it rebuilt the index first, or fails with exactly one `error:` line and
 no traceback. Anything else is a failure, and the script exits 1. `--write` puts the table in the
 README between the fuzz markers.
+
+With `--kills N` it also starts `rag index` N times and kills it with SIGKILL after a random
+0.5-12 s (parse, embedding, FAISS, ONNX export, swap), then asks: every ask must answer right
+from the previous or the new index, and no `.tmp-*` build may be taken for the index.
 """
 
 from __future__ import annotations
@@ -112,10 +116,40 @@ def table(results: dict[tuple[str, str], str]) -> str:
     return "\n".join(lines) + f"\n\n{len(results)} cases: {summary}."
 
 
-def write_readme(section: str) -> None:
+def kills(count: int, rng: np.random.Generator, tmp: Path) -> str:
+    """Kill `rag index` at random moments; each following ask must answer right."""
+    index_dir = tmp / "killed"
+    if run(["index", str(ARTICLE)], index_dir).returncode != 0:
+        return "FAIL: first build"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_INDEX_DIR"] = str(index_dir)
+    outcomes = []
+    for _ in range(count):
+        process = subprocess.Popen(
+            [*RAG, "index", str(ARTICLE)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            process.wait(timeout=float(rng.uniform(0.5, 12.0)))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        outcomes.append(outcome(run(["ask", "--json", QUESTION], index_dir)))
+        print(f"kill -9: {outcomes[-1]}", flush=True)
+    good = sum(not o.startswith("FAIL") for o in outcomes)
+    return (
+        f"`kill -9` during `rag index`, {count} times at random moments: {good} of {count} "
+        "asks after it answered right."
+    )
+
+
+def write_readme(section: str, marker: str = "fuzz") -> None:
     readme = ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
-    start, end = "<!-- fuzz:start -->", "<!-- fuzz:end -->"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     before, _, rest = text.partition(start)
     _, _, after = rest.partition(end)
     readme.write_text(f"{before}{start}\n{section}\n{end}{after}", encoding="utf-8")
@@ -124,30 +158,48 @@ def write_readme(section: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="put the table in the README")
+    parser.add_argument("--kills", type=int, default=0, help="also kill rag index N times")
+    parser.add_argument("--no-damage", action="store_true", help="skip the file damage")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
+    failed = False
     with tempfile.TemporaryDirectory(prefix="rag-fuzz-") as tmp:
-        pristine = Path(tmp) / "pristine"
-        built = run(["index", str(ARTICLE)], pristine)
-        if built.returncode != 0:
-            print(built.stderr, file=sys.stderr)
-            return 1
-        build = (pristine / "current").resolve()
-        files = sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file())
-        results: dict[tuple[str, str], str] = {}
-        for name in files:
-            for how in DAMAGES:
-                case = Path(tmp) / "case"
-                shutil.rmtree(case, ignore_errors=True)
-                shutil.copytree(pristine, case, symlinks=True)
-                damage((case / "current").resolve() / name, how, rng)
-                results[(name, how)] = outcome(run(["ask", "--json", QUESTION], case))
-                print(f"{name:40} {how:9} {results[(name, how)]}", flush=True)
-    section = table(results)
-    print(section)
-    if args.write:
-        write_readme(section)
-    return 1 if any(r.startswith("FAIL") for r in results.values()) else 0
+        if not args.no_damage:
+            results = damage_every_file(Path(tmp), rng)
+            if results is None:
+                return 1
+            section = table(results)
+            print(section)
+            failed = any(r.startswith("FAIL") for r in results.values())
+            if args.write:
+                write_readme(section)
+        if args.kills:
+            line = kills(args.kills, rng, Path(tmp))
+            print(line)
+            failed = failed or "FAIL" in line or " 0 of" in line
+            if args.write:
+                write_readme(line, "kills")
+    return 1 if failed else 0
+
+
+def damage_every_file(tmp: Path, rng: np.random.Generator) -> dict[tuple[str, str], str] | None:
+    pristine = tmp / "pristine"
+    built = run(["index", str(ARTICLE)], pristine)
+    if built.returncode != 0:
+        print(built.stderr, file=sys.stderr)
+        return None
+    build = (pristine / "current").resolve()
+    files = sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file())
+    results: dict[tuple[str, str], str] = {}
+    for name in files:
+        for how in DAMAGES:
+            case = tmp / "case"
+            shutil.rmtree(case, ignore_errors=True)
+            shutil.copytree(pristine, case, symlinks=True)
+            damage((case / "current").resolve() / name, how, rng)
+            results[(name, how)] = outcome(run(["ask", "--json", QUESTION], case))
+            print(f"{name:40} {how:9} {results[(name, how)]}", flush=True)
+    return results
 
 
 if __name__ == "__main__":
