@@ -1,19 +1,23 @@
 """Settings: the one object that says where things are and how the system behaves.
 
 Defaults live here; each field can be overridden by an environment variable `RAG_<FIELD>` (for
-example `RAG_INDEX_DIR`, `RAG_MODEL`, `RAG_THREADS`) and then by explicit overrides (CLI flags).
-Nothing else in the package reads the environment for its behaviour.
+example `RAG_INDEX_DIR`, `RAG_MODEL`, `RAG_THREADS`), parsed by the field's declared type, and
+then by explicit overrides (CLI flags). A `Settings` is validated when it is made, however it is
+made (`Settings(k=0)` raises InputError). Nothing else in the package reads the environment for
+its behaviour.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rag.errors import InputError
 from rag.support_weights import ANSWER_K as SUPPORT_ANSWER_K
@@ -23,6 +27,10 @@ _CHECKOUT = Path(__file__).resolve().parent.parent
 # Paths default to the project checkout (an editable install, as the README sets up); an
 # installed copy (site-packages) uses the current directory instead.
 PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+
+
+QueryEncoder = Literal["onnx", "torch"]
+OnModelError = Literal["error", "extractive"]
 
 
 def _default_sources() -> tuple[Path, ...]:
@@ -46,7 +54,7 @@ class Settings:
     # otherwise a local sentence-transformers model directory.
     embedding_model: str = ""
     # "onnx" encodes queries with onnxruntime (fast start), "torch" with sentence-transformers.
-    query_encoder: str = "onnx"
+    query_encoder: QueryEncoder = "onnx"
     # CPU threads for every component (onnxruntime, FAISS, torch, llama.cpp).
     threads: int = max(1, os.cpu_count() or 1)
     # Retrieval: how many paragraphs are considered and cited at most.
@@ -84,7 +92,7 @@ class Settings:
     # is left to the support measure alone). Chosen on the dev half (scripts/tune_model.py).
     model_may_abstain: bool = False
     # On a model failure: "error" stops with a one-line error, "extractive" falls back.
-    on_model_error: str = "error"
+    on_model_error: OnModelError = "error"
 
     @classmethod
     def load(
@@ -96,21 +104,33 @@ class Settings:
         for f in dataclasses.fields(cls):
             raw = env.get(f"RAG_{f.name.upper()}")
             if raw is not None and raw != "":
-                values[f.name] = _parse(f.name, str(f.type), raw)
+                values[f.name] = _parse(f.name, _field_types()[f.name], raw)
         for name, value in (overrides or {}).items():
             if value is not None:
                 values[name] = value
-        settings = cls(**values)
-        settings.validate()
-        return settings
+        return cls(**values)  # validated on construction
 
     def __post_init__(self) -> None:
         # Accept plain strings for paths (from code or JSON) and store them as Paths.
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
         object.__setattr__(self, "models_dir", Path(self.models_dir).expanduser())
         object.__setattr__(self, "sources", tuple(Path(p).expanduser() for p in self.sources))
+        self.validate()
 
     def validate(self) -> None:
+        """InputError for the first value that is of the wrong type or out of range."""
+        for name, kind in _field_types().items():
+            value = getattr(self, name)
+            choices = typing.get_args(kind) if typing.get_origin(kind) is Literal else ()
+            if choices and value not in choices:
+                allowed = " or ".join(repr(c) for c in choices)
+                raise InputError(f"{name} must be {allowed}, not {value!r}")
+            if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InputError(f"{name} must be a whole number, not {value!r}")
+            if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise InputError(f"{name} must be a number, not {value!r}")
+            if kind in (str, bool) and not isinstance(value, kind):
+                raise InputError(f"{name} must be a {kind.__name__}, not {value!r}")
         if self.threads < 1:
             raise InputError("threads must be at least 1")
         if self.threads > max_threads():
@@ -119,10 +139,6 @@ class Settings:
             )
         if self.k < 1:
             raise InputError("k must be at least 1")
-        if self.query_encoder not in ("onnx", "torch"):
-            raise InputError("query_encoder must be 'onnx' or 'torch'")
-        if self.on_model_error not in ("error", "extractive"):
-            raise InputError("on_model_error must be 'error' or 'extractive'")
         if self.max_question_chars < 1:
             raise InputError("max_question_chars must be at least 1")
         for name in (
@@ -149,21 +165,29 @@ def max_threads() -> int:
     return 4 * max(1, os.cpu_count() or 1)
 
 
-def _parse(name: str, type_name: str, raw: str) -> Any:
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    """Each field's declared type (resolved from the annotations)."""
+    return typing.get_type_hints(Settings)
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    """An environment value read as the field's declared type."""
     try:
-        if "bool" in type_name:
+        if kind is bool:
             value = raw.strip().lower()
             if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return value in ("1", "true", "yes", "on")
-        if "tuple" in type_name:
+        if kind == tuple[Path, ...]:
             return tuple(Path(p) for p in raw.split(os.pathsep) if p)
-        if "Path" in type_name:
+        if kind is Path:
             return Path(raw)
-        if "int" in type_name:
+        if kind is int:
             return int(raw)
-        if "float" in type_name:
+        if kind is float:
             return float(raw)
     except ValueError:
-        raise InputError(f"RAG_{name.upper()}={raw!r} is not a valid {type_name}") from None
-    return raw
+        shown = getattr(kind, "__name__", str(kind))
+        raise InputError(f"RAG_{name.upper()}={raw!r} is not a valid {shown}") from None
+    return raw  # str, or a Literal checked by validate()

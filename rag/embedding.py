@@ -10,10 +10,11 @@ offline. The fast query-only path lives in `rag.embedding_onnx`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -89,23 +90,42 @@ def verify_bundled_weights(model_dir: Path) -> str:
     return digest
 
 
+# Progress bars and warnings of the Hugging Face libraries, off while a local model loads.
+_QUIET = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
+
+
+@contextlib.contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Set _QUIET's variables while a local model loads and restore them afterwards: nothing
+    is left set for the rest of the process (HF_HUB_OFFLINE is never set; loaders are given
+    local folders with local_files_only, so a later `hf:` download in the process still works)."""
+    saved = {name: os.environ.get(name) for name in _QUIET}
+    os.environ.update(_QUIET)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model on the CPU, with a fixed thread count."""
 
     def __init__(self, model_dir: Path, name: str, *, threads: int, weights_hash: str) -> None:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        import torch
-        from sentence_transformers import SentenceTransformer
+        with quiet_loading():
+            import torch
+            from sentence_transformers import SentenceTransformer
 
-        torch.set_num_threads(threads)
-        try:
-            self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        except Exception as exc:  # any loader failure is the user's model folder
-            raise ModelError(f"cannot load embedding model {model_dir}: {exc}") from None
+            torch.set_num_threads(threads)
+            try:  # a local folder, read with local_files_only: the hub is never asked
+                self._model = SentenceTransformer(
+                    str(model_dir), device="cpu", local_files_only=True
+                )
+            except Exception as exc:  # any loader failure is the user's model folder
+                raise ModelError(f"cannot load embedding model {model_dir}: {exc}") from None
         self.name = name
         self.model_dir = model_dir
         self.weights_sha256 = weights_hash

@@ -172,18 +172,17 @@ def export_query_encoder(model_dir: Path, out_dir: Path, *, threads: int) -> dic
     layout = _read_layout(model_dir)
     transformer_dir: Path = layout["transformer"]
     sbert: dict[str, Any] = layout["sbert"]
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     import numpy as np
-    import torch
-    from transformers import AutoModel, AutoTokenizer
+
+    from rag.embedding import quiet_loading
+
+    with quiet_loading():
+        import torch
+        from transformers import AutoModel, AutoTokenizer
 
     torch.set_num_threads(max(1, threads))
     try:
-        with _quiet():
+        with _quiet(), quiet_loading():
             model = AutoModel.from_pretrained(
                 str(transformer_dir), local_files_only=True, attn_implementation="eager"
             )

@@ -83,3 +83,16 @@ def test_models_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert Settings.load(env={}).models_dir == tmp_path / "cache" / "rag" / "models"
     assert Settings.load(env={"RAG_MODELS_DIR": "~/m"}).models_dir == Path.home() / "m"
     assert Settings.load({"models_dir": "/x"}, env={}).models_dir == Path("/x")
+
+
+def test_settings_are_validated_however_they_are_made() -> None:
+    from rag.errors import InputError
+
+    for bad in ({"k": 0}, {"k": "3"}, {"query_encoder": "gpu"}, {"temperature": "hot"}):
+        with pytest.raises(InputError):
+            Settings(**bad)
+    with pytest.raises(InputError, match="on_model_error must be 'error' or 'extractive'"):
+        Settings(on_model_error="ignore")  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"RAG_K='three' is not a valid int"):
+        Settings.load({}, env={"RAG_K": "three"})
+    assert Settings.load({}, env={"RAG_MODEL_MAY_ABSTAIN": "yes"}).model_may_abstain is True

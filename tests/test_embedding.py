@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -54,3 +55,23 @@ def test_real_model_gives_normalised_vectors_that_rank_sensibly() -> None:
     assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+
+
+def test_loading_leaves_the_environment_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.embedding import quiet_loading
+
+    monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
+    monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "info")
+    before = dict(os.environ)
+    with quiet_loading():
+        assert os.environ["TRANSFORMERS_VERBOSITY"] == "error"
+    assert dict(os.environ) == before and "HF_HUB_OFFLINE" not in os.environ
+
+
+@pytest.mark.slow
+def test_an_embedder_sets_no_process_wide_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM"):
+        monkeypatch.delenv(name, raising=False)
+    before = dict(os.environ)
+    SentenceTransformerEmbedder.from_setting("", threads=1)
+    assert dict(os.environ) == before  # a later hf: download in this process still works
