@@ -101,7 +101,6 @@ def edge_sha256(path: Path) -> str:
     return hashlib.sha256(head + tail).hexdigest()
 
 
-
 # --- reading a sentence-transformers folder -------------------------------------------------------
 
 

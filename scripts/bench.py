@@ -60,11 +60,16 @@ START_MARK, END_MARK = "<!-- bench:start -->", "<!-- bench:end -->"
 RETRIEVAL_DEPTH = 200  # rag.retrieval.CANDIDATES: what the dense index is asked for
 HNSW_RECALL_TARGET = 0.95  # rag.index.HNSW_RECALL_TARGET (not imported: keeps start-up light)
 SWEEP_SIZES = (3_000, 10_000, 20_000, 30_000, 50_000, 100_000, 200_000, 300_000)
-TARGETS = {"cold_median_s": 0.8, "cold_speedup": 10.0, "warm_p95_ms": 25.0,
-           "scale_p95_ms": 50.0, "scale_peak_mib": 2048.0}
+TARGETS = {
+    "cold_median_s": 0.8,
+    "cold_speedup": 10.0,
+    "warm_p95_ms": 25.0,
+    "scale_p95_ms": 50.0,
+    "scale_peak_mib": 2048.0,
+}
 
 # The "straightforward path": what a typical project does for one question.
-STRAIGHTFORWARD = r'''
+STRAIGHTFORWARD = r"""
 import json, os, sys
 os.environ["HF_HUB_OFFLINE"] = "1"
 import faiss
@@ -83,7 +88,7 @@ with open(os.path.join(index_dir, "documents.json"), encoding="utf-8") as handle
 query = model.encode([question], normalize_embeddings=True)
 scores, ids = index.search(query, 3)
 print(texts[ids[0][0]])
-'''
+"""
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -98,8 +103,9 @@ class Child:
     stderr: str
 
 
-def run_child(cmd: Sequence[str], env: dict[str, str] | None = None,
-              timeout_s: float = 3600) -> Child:
+def run_child(
+    cmd: Sequence[str], env: dict[str, str] | None = None, timeout_s: float = 3600
+) -> Child:
     """Run a command; wall time by perf_counter, peak RSS of that child from os.wait4."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
@@ -116,11 +122,17 @@ def run_child(cmd: Sequence[str], env: dict[str, str] | None = None,
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        child = Child(wall, usage.ru_maxrss / 1024, proc.returncode,
-                      out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+        child = Child(
+            wall,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+        )
     if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])}… exited {child.returncode}: "
-                           f"{child.stderr[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(cmd[:4])}… exited {child.returncode}: {child.stderr[-2000:]}"
+        )
     return child
 
 
@@ -133,8 +145,10 @@ def child_env(index_dir: Path | None = None) -> dict[str, str]:
 
 
 def worker(name: str, args: dict[str, Any], env: dict[str, str] | None = None) -> tuple[Any, Child]:
-    child = run_child([sys.executable, str(Path(__file__).resolve()), "--worker", name,
-                       json.dumps(args)], env or child_env())
+    child = run_child(
+        [sys.executable, str(Path(__file__).resolve()), "--worker", name, json.dumps(args)],
+        env or child_env(),
+    )
     return json.loads(child.stdout.strip().splitlines()[-1]), child
 
 
@@ -149,8 +163,12 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
-    return {"p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3),
-            "mean": round(statistics.fmean(values), 3), "n": len(values)}
+    return {
+        "p50": round(percentile(values, 50), 3),
+        "p95": round(percentile(values, 95), 3),
+        "mean": round(statistics.fmean(values), 3),
+        "n": len(values),
+    }
 
 
 def folder_bytes(folder: Path) -> int:
@@ -198,8 +216,11 @@ def w_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         embedder.embed_batch(texts)
         times.append(time.perf_counter() - started)
-    return {"passages": len(texts), "seconds": statistics.median(times),
-            "passages_per_s": len(texts) / statistics.median(times)}
+    return {
+        "passages": len(texts),
+        "seconds": statistics.median(times),
+        "passages_per_s": len(texts) / statistics.median(times),
+    }
 
 
 def w_serve(args: dict[str, Any]) -> dict[str, Any]:
@@ -241,7 +262,9 @@ def w_serve(args: dict[str, Any]) -> dict[str, Any]:
         "open_s": round(open_s, 3),
         "passages": len(index.units),
         "faiss": index.manifest["faiss"],
-        "total_ms": summary(total), "retrieve_ms": summary(retrieve), "answer_ms": summary(answer),
+        "total_ms": summary(total),
+        "retrieve_ms": summary(retrieve),
+        "answer_ms": summary(answer),
         "parts_ms": {name: summary(values) for name, values in parts.items()},
     }
 
@@ -277,8 +300,9 @@ class CachedEmbedder:
         return out
 
 
-def _tier_vectors(n: int, seed: int, mode: str, source: Path, encoder_dir: Path) -> tuple[
-        dict[str, Any], dict[str, Any], Any]:
+def _tier_vectors(
+    n: int, seed: int, mode: str, source: Path, encoder_dir: Path
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """(text -> vector table, cache metadata, ONNX embedder), computing and caching if needed."""
     import numpy as np
     from synthetic_corpus import generate_corpus
@@ -287,8 +311,9 @@ def _tier_vectors(n: int, seed: int, mode: str, source: Path, encoder_dir: Path)
     from rag.embedding_onnx import OnnxQueryEmbedder
     from rag.passages import units_for
 
-    onnx = OnnxQueryEmbedder.from_dir(encoder_dir, threads=os.cpu_count() or 1,
-                                      name="sentence-transformers/all-MiniLM-L6-v2")
+    onnx = OnnxQueryEmbedder.from_dir(
+        encoder_dir, threads=os.cpu_count() or 1, name="sentence-transformers/all-MiniLM-L6-v2"
+    )
     stem = CACHE_DIR / f"vectors-seed{seed}-n{n}-{mode}"
     meta_path, vectors_path = stem.with_suffix(".json"), stem.with_suffix(".npy")
     corpus = generate_corpus(n, seed)
@@ -305,9 +330,15 @@ def _tier_vectors(n: int, seed: int, mode: str, source: Path, encoder_dir: Path)
         started = time.perf_counter()
         vectors = onnx.embed_batch(texts)
         seconds = time.perf_counter() - started
-        meta = {"texts": texts, "embed_seconds": round(seconds, 3), "embedded": len(texts),
-                "texts_per_s": round(len(texts) / seconds, 1), "encoder": "onnx MiniLM-L6-v2",
-                "created": dt.datetime.now().isoformat(timespec="seconds"), "load": loadavg()}
+        meta = {
+            "texts": texts,
+            "embed_seconds": round(seconds, 3),
+            "embedded": len(texts),
+            "texts_per_s": round(len(texts) / seconds, 1),
+            "encoder": "onnx MiniLM-L6-v2",
+            "created": dt.datetime.now().isoformat(timespec="seconds"),
+            "load": loadavg(),
+        }
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         np.save(vectors_path, vectors, allow_pickle=False)
         meta_path.write_text(json.dumps(meta), encoding="utf-8")
@@ -339,6 +370,7 @@ def w_build(args: dict[str, Any]) -> dict[str, Any]:
                 return fn(*a, **kw)
             finally:
                 parts[name] = parts.get(name, 0.0) + time.perf_counter() - started
+
         return wrapper
 
     rag_index._write_vectors = timed("faiss", rag_index._write_vectors)
@@ -400,8 +432,12 @@ def w_ann(args: dict[str, Any]) -> dict[str, Any]:
     hnsw.hnsw.efSearch = ef_search
     onnx = OnnxQueryEmbedder.from_dir(root / "query_encoder", threads=threads, name="MiniLM")
     queries = onnx.embed_batch([c["question"] for c in gold_cases()])
-    result: dict[str, Any] = {"vectors": n, "ef_search": ef_search, "hnsw_build_s": hnsw_build_s,
-                              "recall_at_10_sample": round(recall_sample, 4)}
+    result: dict[str, Any] = {
+        "vectors": n,
+        "ef_search": ef_search,
+        "hnsw_build_s": hnsw_build_s,
+        "recall_at_10_sample": round(recall_sample, 4),
+    }
     for name, index in (("flat", flat), ("hnsw", hnsw)):
         for k in (10, RETRIEVAL_DEPTH):
             index.search(queries[:3], k)  # warm-up
@@ -445,7 +481,10 @@ def _flat_sweep(vectors: Any, queries: Any) -> dict[str, dict[str, float]]:
 
 
 WORKERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "embed-rate": w_embed_rate, "serve": w_serve, "build": w_build, "ann": w_ann,
+    "embed-rate": w_embed_rate,
+    "serve": w_serve,
+    "build": w_build,
+    "ann": w_ann,
 }
 
 
@@ -461,9 +500,11 @@ def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
     manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
     rate, _ = worker("embed-rate", {"sources": sources})
     index = {
-        "wall_s": round(child.wall_s, 3), "build_s": manifest["build_seconds"],
+        "wall_s": round(child.wall_s, 3),
+        "build_s": manifest["build_seconds"],
         "peak_mib": round(child.peak_mib, 1),
-        "paragraphs": manifest["counts"]["paragraphs"], "passages": manifest["counts"]["passages"],
+        "paragraphs": manifest["counts"]["paragraphs"],
+        "passages": manifest["counts"]["passages"],
         "passages_per_s": round(manifest["counts"]["passages"] / manifest["build_seconds"], 2),
         "embed_passages_per_s": round(rate["passages_per_s"], 1),
         "size_bytes": folder_bytes(build),
@@ -488,7 +529,8 @@ def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
         plain.append(run_child(plain_cmd, env))
     answer = json.loads(ours[-1].stdout)
     cold = {
-        "question": COLD_QUESTION, "runs": runs,
+        "question": COLD_QUESTION,
+        "runs": runs,
         "ours_s": [round(c.wall_s, 3) for c in ours],
         "straightforward_s": [round(c.wall_s, 3) for c in plain],
         "ours_median_s": round(statistics.median(c.wall_s for c in ours), 3),
@@ -500,8 +542,10 @@ def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
     }
     cold["speedup"] = round(cold["straightforward_median_s"] / cold["ours_median_s"], 1)
     cold["memory_ratio"] = round(cold["straightforward_peak_mib"] / cold["ours_peak_mib"], 1)
-    log(f"cold: ours {cold['ours_median_s']} s, straightforward "
-        f"{cold['straightforward_median_s']} s, ×{cold['speedup']}")
+    log(
+        f"cold: ours {cold['ours_median_s']} s, straightforward "
+        f"{cold['straightforward_median_s']} s, ×{cold['speedup']}"
+    )
 
     log("warm latency")
     warm, child = worker("serve", {"index_dir": str(index_dir), "rounds": rounds})
@@ -510,8 +554,16 @@ def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
     return {"index": index, "cold": cold, "warm": warm, "index_dir": str(index_dir)}
 
 
-def bench_tier(n: int, seed: int, work: Path, encoder_dir: Path, full_embed_max: int,
-               rounds: int, ann_min_vectors: int | None, sweep: bool) -> dict[str, Any]:
+def bench_tier(
+    n: int,
+    seed: int,
+    work: Path,
+    encoder_dir: Path,
+    full_embed_max: int,
+    rounds: int,
+    ann_min_vectors: int | None,
+    sweep: bool,
+) -> dict[str, Any]:
     from synthetic_corpus import corpus_path, generate_corpus, write_corpus
 
     source = corpus_path(CACHE_DIR / "corpus", n, seed)
@@ -520,9 +572,18 @@ def bench_tier(n: int, seed: int, work: Path, encoder_dir: Path, full_embed_max:
     mode = "full" if n <= full_embed_max else "pool"
     index_dir = work / f"tier-{n}"
     log(f"tier {n}: build ({mode} embeddings)")
-    built, child = worker("build", {"n": n, "seed": seed, "mode": mode, "source": str(source),
-                                    "index_dir": str(index_dir), "encoder_dir": str(encoder_dir),
-                                    "ann_min_vectors": ann_min_vectors})
+    built, child = worker(
+        "build",
+        {
+            "n": n,
+            "seed": seed,
+            "mode": mode,
+            "source": str(source),
+            "index_dir": str(index_dir),
+            "encoder_dir": str(encoder_dir),
+            "ann_min_vectors": ann_min_vectors,
+        },
+    )
     built["peak_mib"] = round(child.peak_mib, 1)
     built["wall_s"] = round(child.wall_s, 3)
     log(f"tier {n}: built {built['counts']} in {built['build_s']} s, faiss {built['faiss']}")
@@ -531,18 +592,33 @@ def bench_tier(n: int, seed: int, work: Path, encoder_dir: Path, full_embed_max:
     log(f"tier {n}: query {served['total_ms']}, peak {served['peak_mib']} MiB")
     ann, _ = worker("ann", {"index_dir": str(index_dir), "sweep": sweep})
     log(f"tier {n}: ann {ann}")
-    return {"paragraphs": n, "seed": seed, "embedding_mode": mode, "build": built,
-            "serve": served, "ann": ann}
+    return {
+        "paragraphs": n,
+        "seed": seed,
+        "embedding_mode": mode,
+        "build": built,
+        "serve": served,
+        "ann": ann,
+    }
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     load_start = loadavg()
     results: dict[str, Any] = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(),
-                    "python": platform.python_version(), "load_start": load_start},
-        "settings": {"quick": args.quick, "runs": args.runs, "rounds": args.rounds,
-                     "tiers": args.tiers, "seed": args.seed},
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_start": load_start,
+        },
+        "settings": {
+            "quick": args.quick,
+            "runs": args.runs,
+            "rounds": args.rounds,
+            "tiers": args.tiers,
+            "seed": args.seed,
+        },
     }
     from rag.config import Settings
 
@@ -553,8 +629,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results.update(index=article["index"], cold=article["cold"], warm=article["warm"])
         encoder_dir = Path(article["index_dir"]) / "current" / "query_encoder"
         results["tiers"] = [
-            bench_tier(n, args.seed, work, encoder_dir, args.full_embed_max, args.rounds,
-                       args.ann_min_vectors, sweep=n == max(args.tiers))
+            bench_tier(
+                n,
+                args.seed,
+                work,
+                encoder_dir,
+                args.full_embed_max,
+                args.rounds,
+                args.ann_min_vectors,
+                sweep=n == max(args.tiers),
+            )
             for n in args.tiers
         ]
     results["machine"]["load_end"] = loadavg()
@@ -583,19 +667,38 @@ def plot(results: dict[str, Any], path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(xs, [t["serve"]["total_ms"]["p50"] for t in tiers], "o-", label="answer p50")
     left.plot(xs, [t["serve"]["total_ms"]["p95"] for t in tiers], "o-", label="answer p95")
-    left.plot(xs, [t["ann"]["flat_k200_ms"]["p50"] for t in tiers], "s--", alpha=0.7,
-              label="FAISS flat search p50")
-    left.plot(xs, [t["ann"]["hnsw_k200_ms"]["p50"] for t in tiers], "^--", alpha=0.7,
-              label="FAISS HNSW search p50")
+    left.plot(
+        xs,
+        [t["ann"]["flat_k200_ms"]["p50"] for t in tiers],
+        "s--",
+        alpha=0.7,
+        label="FAISS flat search p50",
+    )
+    left.plot(
+        xs,
+        [t["ann"]["hnsw_k200_ms"]["p50"] for t in tiers],
+        "^--",
+        alpha=0.7,
+        label="FAISS HNSW search p50",
+    )
     left.axhline(TARGETS["scale_p95_ms"], color="grey", ls=":", label="p95 target")
-    left.set(xscale="log", yscale="log", xlabel="corpus size (paragraphs)",
-             ylabel="ms per question", title="Warm query latency")
+    left.set(
+        xscale="log",
+        yscale="log",
+        xlabel="corpus size (paragraphs)",
+        ylabel="ms per question",
+        title="Warm query latency",
+    )
     left.legend(fontsize=8)
     right.plot(xs, [t["serve"]["peak_mib"] for t in tiers], "o-", label="query process")
     right.plot(xs, [t["build"]["peak_mib"] for t in tiers], "s--", label="index build")
     right.axhline(TARGETS["scale_peak_mib"], color="grey", ls=":", label="2 GiB target (query)")
-    right.set(xscale="log", xlabel="corpus size (paragraphs)", ylabel="peak RSS (MiB)",
-              title="Peak memory")
+    right.set(
+        xscale="log",
+        xlabel="corpus size (paragraphs)",
+        ylabel="peak RSS (MiB)",
+        title="Peak memory",
+    )
     right.set_ylim(bottom=0)
     right.legend(fontsize=8)
     for axis in (left, right):
@@ -610,12 +713,14 @@ def markdown(results: dict[str, Any]) -> str:
     cold, warm, index = results["cold"], results["warm"], results["index"]
     machine = results["machine"]
     lines = [
-        "## Benchmark", "",
+        "## Benchmark",
+        "",
         f"`scripts/bench.py` on {results['date'][:10]}, {machine['cpu']}, "
         f"{machine['cores']} cores, "
         f"load average {machine['load_start'][0]} at start and {machine['load_end'][0]} at end "
         "(other jobs were running: timings are noisy). Raw numbers: "
-        "[bench/results.json](bench/results.json).", "",
+        "[bench/results.json](bench/results.json).",
+        "",
         "| Cold `rag ask` (prebuilt index) | ours | straightforward¹ | ratio | target |",
         "|---|---|---|---|---|",
         f"| wall time, median of {cold['runs']} | {cold['ours_median_s']:.2f} s | "
@@ -625,14 +730,22 @@ def markdown(results: dict[str, Any]) -> str:
         f"| peak memory (RSS) | {cold['ours_peak_mib']:.0f} MiB | "
         f"{cold['straightforward_peak_mib']:.0f} MiB | {cold['memory_ratio']}× less | |",
         "",
-        "| Warm, one process, article | p50 | p95 | target |", "|---|---|---|---|",
+        "| Warm, one process, article | p50 | p95 | target |",
+        "|---|---|---|---|",
     ]
-    for part, label in (("total_ms", "answer (retrieve + answer)"), ("retrieve_ms", "retrieve"),
-                        ("answer_ms", "answer")):
-        extra = (f"p95 < 25 ms {_ok(warm[part]['p95'] < TARGETS['warm_p95_ms'])}"
-                 if part == "total_ms" else "")
-        lines.append(f"| {label} | {warm[part]['p50']:.1f} ms | {warm[part]['p95']:.1f} ms | "
-                     f"{extra} |")
+    for part, label in (
+        ("total_ms", "answer (retrieve + answer)"),
+        ("retrieve_ms", "retrieve"),
+        ("answer_ms", "answer"),
+    ):
+        extra = (
+            f"p95 < 25 ms {_ok(warm[part]['p95'] < TARGETS['warm_p95_ms'])}"
+            if part == "total_ms"
+            else ""
+        )
+        lines.append(
+            f"| {label} | {warm[part]['p50']:.1f} ms | {warm[part]['p95']:.1f} ms | {extra} |"
+        )
     lines += [
         "",
         f"`rag index` on the article: {index['passages']} passages ({index['paragraphs']} "
@@ -640,7 +753,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"end to end (model load and ONNX export dominate); embedding alone "
         f"{index['embed_passages_per_s']:.0f} passages/s (torch). Index on disk "
         f"{_mib(index['size_bytes'])}, of which {_mib(index['size_bytes_without_encoder'])} "
-        "without the ONNX query encoder.", "",
+        "without the ONNX query encoder.",
+        "",
         "| Scale (paragraphs) | passages | FAISS | embed² | index³ | build peak | open | "
         "query peak | p50 | p95 |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -649,20 +763,25 @@ def markdown(results: dict[str, Any]) -> str:
         b, s = tier["build"], tier["serve"]
         faiss_label = b["faiss"]["type"]
         if faiss_label == "hnsw":
-            faiss_label += (f" (ef {b['faiss']['ef_search']}, "
-                            f"recall@10 {b['faiss']['recall_at_10']})")
+            faiss_label += (
+                f" (ef {b['faiss']['ef_search']}, recall@10 {b['faiss']['recall_at_10']})"
+            )
         embed = f"{b['embed']['embed_seconds']:.0f} s ({b['embed']['texts_per_s']:.0f}/s)"
         if tier["embedding_mode"] == "pool":
             embed += "⁴"
-        ok = (s["total_ms"]["p95"] < TARGETS["scale_p95_ms"]
-              and s["peak_mib"] < TARGETS["scale_peak_mib"])
+        ok = (
+            s["total_ms"]["p95"] < TARGETS["scale_p95_ms"]
+            and s["peak_mib"] < TARGETS["scale_peak_mib"]
+        )
         lines.append(
             f"| {tier['paragraphs']:,} | {b['counts']['passages']:,} | {faiss_label} | {embed} | "
             f"{b['index_s']:.1f} s | {b['peak_mib']:.0f} MiB | {s['open_s']:.2f} s | "
             f"{s['peak_mib']:.0f} MiB | {s['total_ms']['p50']:.1f} ms | "
-            f"{s['total_ms']['p95']:.1f} ms {_ok(ok)} |")
+            f"{s['total_ms']['p95']:.1f} ms {_ok(ok)} |"
+        )
     lines += [
-        "", "| FAISS alone (top-200) | vectors | flat p50 / p95 | HNSW p50 / p95 | HNSW build | "
+        "",
+        "| FAISS alone (top-200) | vectors | flat p50 / p95 | HNSW p50 / p95 | HNSW build | "
         "efSearch | recall@10: build sample / gold questions⁵ |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -673,19 +792,27 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {tier['paragraphs']:,} ¶ | {a['vectors']:,} | {a['flat_k200_ms']['p50']:.2f} / "
             f"{a['flat_k200_ms']['p95']:.2f} ms | {a['hnsw_k200_ms']['p50']:.2f} / "
             f"{a['hnsw_k200_ms']['p95']:.2f} ms | {build_s} | {a['ef_search']} | "
-            f"{a['recall_at_10_sample']} / {a['recall_at_10_gold_k200']} |")
+            f"{a['recall_at_10_sample']} / {a['recall_at_10_gold_k200']} |"
+        )
     sweeps = [t["ann"]["flat_sweep_ms"] for t in results["tiers"] if t["ann"].get("flat_sweep_ms")]
     if sweeps:
-        points = ", ".join(f"{int(size):,} → {value['p50']:.1f} / {value['p95']:.1f} ms"
-                           for size, value in sweeps[-1].items())
-        lines += ["", f"Flat top-200 search, p50 / p95, on the first N vectors of the largest "
-                      f"tier (same process settings): {points}. Hence `ann_min_vectors` = "
-                      f"{results['ann_min_vectors']:,}: from there an exact search costs ~5 ms "
-                      "(a tenth of the 50 ms budget) and grows linearly, while HNSW stays near "
-                      "1 ms; below it flat is exact and costs no graph build."]
+        points = ", ".join(
+            f"{int(size):,} → {value['p50']:.1f} / {value['p95']:.1f} ms"
+            for size, value in sweeps[-1].items()
+        )
+        lines += [
+            "",
+            f"Flat top-200 search, p50 / p95, on the first N vectors of the largest "
+            f"tier (same process settings): {points}. Hence `ann_min_vectors` = "
+            f"{results['ann_min_vectors']:,}: from there an exact search costs ~5 ms "
+            "(a tenth of the 50 ms budget) and grows linearly, while HNSW stays near "
+            "1 ms; below it flat is exact and costs no graph build.",
+        ]
     pool_tiers = [f"{t['paragraphs']:,}" for t in results["tiers"] if t["embedding_mode"] == "pool"]
     lines += [
-        "", "![Query latency and peak memory against corpus size](bench/scale.png)", "",
+        "",
+        "![Query latency and peak memory against corpus size](bench/scale.png)",
+        "",
         "¹ A script doing what a typical project does: import sentence-transformers, load the same "
         "bundled MiniLM, encode the question, search the same FAISS vectors, print the top "
         "paragraph (no BM25, no answer extraction). "
@@ -706,11 +833,13 @@ def markdown(results: dict[str, Any]) -> str:
             f" ⁴ {', '.join(pool_tiers)} paragraphs: only the unique-sentence pool "
             "(30,000 sentences + headline) is embedded for real; each paragraph's vector is the "
             "normalised mean of its sentences' vectors. FAISS, BM25, loading and querying are "
-            "real.")
+            "real."
+        )
     lines[-1] += (
         " ⁵ The gold questions' vectors searched as retrieval does (200 candidates, so HNSW "
         "explores max(efSearch, 200) nodes), first 10 against exact search; a result counts "
-        "when it scores at least the exact 10th score, so duplicate passages do not matter.")
+        "when it scores at least the exact 10th score, so duplicate passages do not matter."
+    )
     for tier in results["tiers"]:
         a = tier["ann"]
         if a.get("distinct_vectors") and a["recall_at_10_gold_k200"] < HNSW_RECALL_TARGET:
@@ -718,7 +847,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f" At {tier['paragraphs']:,} paragraphs only {a['distinct_vectors']:,} of the "
                 f"{a['vectors']:,} passage vectors are distinct (each pool sentence recurs in "
                 "several paragraphs); HNSW graphs reach exact duplicates poorly, so the gold "
-                "questions' recall there is below the build sample's.")
+                "questions' recall there is below the build sample's."
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -743,13 +873,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="cold runs of each (≥ 5)")
     parser.add_argument("--rounds", type=int, default=None, help="passes over the gold set")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--full-embed-max", type=int, default=10_000,
-                        help="largest tier whose every passage is embedded")
-    parser.add_argument("--ann-min-vectors", type=int, default=None,
-                        help="override Settings.ann_min_vectors for the tiers")
+    parser.add_argument(
+        "--full-embed-max",
+        type=int,
+        default=10_000,
+        help="largest tier whose every passage is embedded",
+    )
+    parser.add_argument(
+        "--ann-min-vectors",
+        type=int,
+        default=None,
+        help="override Settings.ann_min_vectors for the tiers",
+    )
     parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
-    parser.add_argument("--from-json", type=Path, default=None,
-                        help="only redraw the plot and README from a results file")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="only redraw the plot and README from a results file",
+    )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("worker_args", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -759,14 +901,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.from_json:
         results = json.loads(args.from_json.read_text(encoding="utf-8"))
     else:
-        args.tiers = [int(t) for t in (args.tiers or ("1000,10000" if args.quick else
-                                                      "1000,10000,100000")).split(",")]
+        args.tiers = [
+            int(t)
+            for t in (args.tiers or ("1000,10000" if args.quick else "1000,10000,100000")).split(
+                ","
+            )
+        ]
         args.runs = max(5, args.runs or (5 if args.quick else 7))
         args.rounds = args.rounds or (1 if args.quick else 2)
         results = run(args)
         BENCH_DIR.mkdir(exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n",
-                           encoding="utf-8")
+        RESULTS.write_text(
+            json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
     if results["tiers"]:
         plot(results, PLOT)
     section = markdown(results)

@@ -36,43 +36,125 @@ POOL_MAX = 30_000
 SEED_DIR = ROOT / "seeds"
 
 PEOPLE = [
-    "Mohammed Shia Al Sudani", "Yahya Rasool", "Hadi Jalo Marie", "Mustafa Al Kadhimi",
-    "Fuad Hussein", "Nechirvan Barzani", "Layla Haddad", "Omar Khalil", "Samir Nasser",
-    "Rana Abdullah", "Karim Mansour", "Huda Salman", "Tariq Al Amiri", "Nadia Yousef",
-    "Ahmed Jassim", "Zainab Kareem", "Ali Hamdan", "Maryam Saleh", "Hassan Fadel",
-    "Sara Mahdi", "Yusuf Qasim", "Dalia Farouk", "Bassam Rahim", "Lina Aziz",
+    "Mohammed Shia Al Sudani",
+    "Yahya Rasool",
+    "Hadi Jalo Marie",
+    "Mustafa Al Kadhimi",
+    "Fuad Hussein",
+    "Nechirvan Barzani",
+    "Layla Haddad",
+    "Omar Khalil",
+    "Samir Nasser",
+    "Rana Abdullah",
+    "Karim Mansour",
+    "Huda Salman",
+    "Tariq Al Amiri",
+    "Nadia Yousef",
+    "Ahmed Jassim",
+    "Zainab Kareem",
+    "Ali Hamdan",
+    "Maryam Saleh",
+    "Hassan Fadel",
+    "Sara Mahdi",
+    "Yusuf Qasim",
+    "Dalia Farouk",
+    "Bassam Rahim",
+    "Lina Aziz",
 ]
 SURNAMES = {p: p.split()[-1] for p in PEOPLE}
 TITLES = ["Mr", "Ms", "Dr", "Gen"]
 ROLES = [
-    "prime minister", "foreign minister", "military spokesman", "interior minister",
-    "governor", "chairman of the Political Decision think tank", "defence analyst",
-    "senior MP", "oil minister", "central bank governor", "UN envoy", "army commander",
+    "prime minister",
+    "foreign minister",
+    "military spokesman",
+    "interior minister",
+    "governor",
+    "chairman of the Political Decision think tank",
+    "defence analyst",
+    "senior MP",
+    "oil minister",
+    "central bank governor",
+    "UN envoy",
+    "army commander",
 ]
 PLACES = [
-    "Baghdad", "Erbil", "Najaf", "Basra", "Mosul", "Kirkuk", "Karbala", "Sulaymaniyah",
-    "Ain Al Asad", "Harir", "Fallujah", "Ramadi", "Tikrit", "Duhok", "Samarra", "Nasiriyah",
+    "Baghdad",
+    "Erbil",
+    "Najaf",
+    "Basra",
+    "Mosul",
+    "Kirkuk",
+    "Karbala",
+    "Sulaymaniyah",
+    "Ain Al Asad",
+    "Harir",
+    "Fallujah",
+    "Ramadi",
+    "Tikrit",
+    "Duhok",
+    "Samarra",
+    "Nasiriyah",
 ]
 COUNTRIES = ["Iraq", "Iran", "Syria", "Jordan", "Turkey", "Kuwait", "Lebanon", "Saudi Arabia"]
 ORGS = [
-    "Co-ordination Framework", "Political Decision", "Hamas", "Kataib Hezbollah",
-    "Popular Mobilisation Forces", "Sadrist Movement", "Kurdistan Democratic Party",
-    "Patriotic Union of Kurdistan", "Badr Organisation", "Asaib Ahl Al Haq",
-    "international coalition", "Iraqi Oil Ministry", "Central Bank of Iraq", "UN mission",
+    "Co-ordination Framework",
+    "Political Decision",
+    "Hamas",
+    "Kataib Hezbollah",
+    "Popular Mobilisation Forces",
+    "Sadrist Movement",
+    "Kurdistan Democratic Party",
+    "Patriotic Union of Kurdistan",
+    "Badr Organisation",
+    "Asaib Ahl Al Haq",
+    "international coalition",
+    "Iraqi Oil Ministry",
+    "Central Bank of Iraq",
+    "UN mission",
 ]
 TOPICS = [
-    "electricity shortages", "oil exports", "the federal budget", "security reforms",
-    "the withdrawal of foreign troops", "water scarcity", "provincial elections",
-    "the fight against corruption", "border security", "reconstruction contracts",
-    "drone attacks", "public sector salaries", "gas imports", "the dinar exchange rate",
+    "electricity shortages",
+    "oil exports",
+    "the federal budget",
+    "security reforms",
+    "the withdrawal of foreign troops",
+    "water scarcity",
+    "provincial elections",
+    "the fight against corruption",
+    "border security",
+    "reconstruction contracts",
+    "drone attacks",
+    "public sector salaries",
+    "gas imports",
+    "the dinar exchange rate",
 ]
 VERBS = [
-    "condemned", "welcomed", "rejected", "criticised", "defended", "questioned",
-    "called for an inquiry into", "pledged to address", "warned about", "played down",
+    "condemned",
+    "welcomed",
+    "rejected",
+    "criticised",
+    "defended",
+    "questioned",
+    "called for an inquiry into",
+    "pledged to address",
+    "warned about",
+    "played down",
 ]
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 TEMPLATES = [
     "{person}, the {role}, said on {day} that the government would not tolerate attacks on "
@@ -122,10 +204,18 @@ def seed_sentences(folder: Path = SEED_DIR) -> list[str]:
 def _fill(template: str, rng: random.Random) -> str:
     person = rng.choice(PEOPLE)
     values = {
-        "person": person, "surname": SURNAMES[person], "title": rng.choice(TITLES),
-        "role": rng.choice(ROLES), "place": rng.choice(PLACES), "country": rng.choice(COUNTRIES),
-        "org": rng.choice(ORGS), "topic": rng.choice(TOPICS), "verb": rng.choice(VERBS),
-        "day": rng.choice(DAYS), "month": rng.choice(MONTHS), "year": str(rng.randint(2003, 2024)),
+        "person": person,
+        "surname": SURNAMES[person],
+        "title": rng.choice(TITLES),
+        "role": rng.choice(ROLES),
+        "place": rng.choice(PLACES),
+        "country": rng.choice(COUNTRIES),
+        "org": rng.choice(ORGS),
+        "topic": rng.choice(TOPICS),
+        "verb": rng.choice(VERBS),
+        "day": rng.choice(DAYS),
+        "month": rng.choice(MONTHS),
+        "year": str(rng.randint(2003, 2024)),
         "number": f"{rng.randint(2, 9)},{rng.randint(0, 999):03d}",
         "small": str(rng.randint(2, 180)),
     }
@@ -142,12 +232,21 @@ def _mutate(sentence: str, rng: random.Random) -> str:
             return rng.choice(group)
 
         out = re.sub(rf"\b(?:{names})\b", swap, out)
-    out = re.sub(r"\bMr (?:Al )?(?:Sudani|Kadhimi|Marie|Rasool)\b",
-                 lambda _: f"{rng.choice(TITLES)} {SURNAMES[rng.choice(PEOPLE)]}", out)
+    out = re.sub(
+        r"\bMr (?:Al )?(?:Sudani|Kadhimi|Marie|Rasool)\b",
+        lambda _: f"{rng.choice(TITLES)} {SURNAMES[rng.choice(PEOPLE)]}",
+        out,
+    )
     out = re.sub(r"\b(?:19|20)\d\d\b", lambda _: str(rng.randint(2003, 2024)), out)
-    return re.sub(r"\b\d{1,3}(?:,\d{3})*\b(?![-\d])",
-                  lambda m: str(rng.randint(2, 999)) if "," not in m.group()
-                  else f"{rng.randint(1, 9)},{rng.randint(0, 999):03d}", out)
+    return re.sub(
+        r"\b\d{1,3}(?:,\d{3})*\b(?![-\d])",
+        lambda m: (
+            str(rng.randint(2, 999))
+            if "," not in m.group()
+            else f"{rng.randint(1, 9)},{rng.randint(0, 999):03d}"
+        ),
+        out,
+    )
 
 
 def _is_single_sentence(sentence: str) -> bool:

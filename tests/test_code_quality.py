@@ -1,4 +1,4 @@
-"""ruff and mypy, as configured in pyproject.toml, are clean."""
+"""ruff (lint and format) and mypy, as configured in pyproject.toml, are clean."""
 
 from __future__ import annotations
 
@@ -18,6 +18,11 @@ def run(*command: str) -> subprocess.CompletedProcess:
 
 def test_ruff_is_clean() -> None:
     done = run("ruff", "check", ".")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    done = run("ruff", "format", "--check", ".")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
