@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.results import MARKER
+
 Turn = tuple[str, str]  # (question, answer text)
 
 PERSON_PRONOUNS = r"he|she|him|his|her"
@@ -130,7 +132,7 @@ _TITLE_WORDS = re.compile(
     r"^.*\b(?:Minister|President|Secretary|Chairman|Spokesman|General|"
     r"Ambassador|Governor|Mr|Mrs|Ms|Dr)\.?\s+"
 )
-_CITATION = re.compile(r"\s*\[[^\]]*¶\d+\]")
+_CITATION = re.compile(rf"\s*{MARKER.pattern}")
 
 
 def strip_citations(text: str) -> str:

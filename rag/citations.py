@@ -54,7 +54,9 @@ PARAGRAPH_SHARE = 0.8  # weight of word overlap with the whole paragraph rather 
 MIN_CLAUSE_WORDS = 4  # shorter answers (a name, a number) have no polarity to check
 _TITLES = frozenset({"mr", "mrs", "ms", "dr"})
 
-# A marker a model may write: a citation ([¶13], [doc ¶13]) or a prompt label ([A], [B2]).
+# A marker a model may write: a citation ([¶13], [doc ¶13], or a malformed one such as [¶ 13] or
+# [¶13, 14]) or a prompt label ([A], [B2]). Looser than rag.results.MARKER, which matches only
+# the markers rag writes itself.
 _ONE_MARKER = r"\[(?:[^\[\]]{0,200}?¶[^\[\]]{0,40}?|[A-Z]\d?)\]"
 _MARKER = re.compile(_ONE_MARKER)
 # "…Framework. [¶13] Next" -> "…Framework [¶13]. Next": a citation belongs to its sentence.

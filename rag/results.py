@@ -7,6 +7,7 @@ produced lives here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,11 @@ def paragraph_name(doc: str, number: int, multi_doc: bool) -> str:
 def marker(doc: str, number: int, multi_doc: bool) -> str:
     """The in-text citation of a paragraph: `[¶N]` or `[doc ¶N]`."""
     return f"[{paragraph_name(doc, number, multi_doc)}]"
+
+
+# The one pattern for the markers `marker` writes, wherever they are found again in text (chat
+# history, the web chat's HTML). What a *model* may write is looser: rag.citations.
+MARKER = re.compile(r"\[[^\[\]<>]{0,200}?¶\d+\]")
 
 
 @dataclass(frozen=True)

@@ -377,3 +377,13 @@ def test_short_answer_leads_in_bold_and_closest_is_no_source() -> None:
     assert "gives no figure for the tolls" in html and "rag-sources" not in html
     assert "Closest paragraph (it does not answer)" in html
     assert "<mark>The bridge cost 12 million pounds.</mark>" in html
+
+
+def test_one_marker_pattern_reads_what_rag_writes() -> None:
+    from rag.chat import strip_citations
+    from rag.results import MARKER, marker
+
+    for written in (marker("d", 13, False), marker("basra_port", 7, True)):
+        assert MARKER.fullmatch(written)
+        assert strip_citations(f"The Framework. {written}") == "The Framework."
+    assert not MARKER.search("[A] a prompt label, and [13] a bare number")

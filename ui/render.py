@@ -15,10 +15,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.results import ABSTENTION, marker, paragraph_name
+from rag.results import ABSTENTION, MARKER, marker, paragraph_name
 
 # A citation marker as it appears in escaped answer text: [¶13] or [doc ¶13].
-_MARKER = re.compile(r"\[[^\[\]<>]{0,200}?¶\d+\]")
 _ROLE = re.compile(r"[a-z]{1,20}")
 
 
@@ -29,7 +28,7 @@ def text(value: Any) -> str:
 
 
 def _with_markers(escaped: str) -> str:
-    return _MARKER.sub(lambda m: f'<span class="rag-cite">{m.group()}</span>', escaped)
+    return MARKER.sub(lambda m: f'<span class="rag-cite">{m.group()}</span>', escaped)
 
 
 def quote_span(paragraph: str, quote: str, start: int, end: int) -> tuple[int, int] | None:
