@@ -1,7 +1,56 @@
 """rag: ask a news article, get short answers with checkable [¶N] citations.
 
-The package is a library first; `rag.cli` and `ui/` are thin layers over `rag.pipeline`.
-Importing `rag` loads no heavy library (torch, sentence_transformers, faiss, llama_cpp, gradio).
+The package is a library first; `rag.cli` and `ui/` are thin layers over it. The public API,
+importable from `rag` itself:
+
+    from rag import Pipeline, Settings
+    pipeline = Pipeline.open(Settings.load())      # silent; pass progress=print to see steps
+    answer = pipeline.ask("who nominated Al Sudani?")
+    answer.text, answer.short_answer, answer.citations[0].quote
+
+`Pipeline`, `Settings`, `Answer`, `Citation`, `Conversation`, `RagError` and `build_index` are
+loaded on first use, so importing `rag` loads no heavy library (torch, sentence_transformers,
+faiss, llama_cpp, gradio) and nothing but this file.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "Pipeline": "rag.pipeline",
+    "Settings": "rag.config",
+    "Answer": "rag.results",
+    "Citation": "rag.results",
+    "Conversation": "rag.conversation",
+    "RagError": "rag.errors",
+    "build_index": "rag.index",
+}
+__all__ = [
+    "Answer",
+    "Citation",
+    "Conversation",
+    "Pipeline",
+    "RagError",
+    "Settings",
+    "__version__",
+    "build_index",
+]
+
+if TYPE_CHECKING:
+    from rag.config import Settings
+    from rag.conversation import Conversation
+    from rag.errors import RagError
+    from rag.index import build_index
+    from rag.pipeline import Pipeline
+    from rag.results import Answer, Citation
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rag' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

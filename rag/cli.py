@@ -134,6 +134,11 @@ def settings_from(args: argparse.Namespace) -> Any:
     return Settings.load(overrides)
 
 
+def progress(message: str) -> None:
+    """What the CLI shows of long steps (index builds, model loads): a line on stderr."""
+    print(for_terminal(message), file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -162,7 +167,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     build_index(
         settings,
         sources,
-        progress=lambda m: print(for_terminal(m), file=sys.stderr, flush=True),
+        progress=progress,
     )
     return 0
 
@@ -172,7 +177,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     check_question(args.question, settings.max_question_chars)  # fail before any loading
-    pipeline = Pipeline.open(settings)
+    pipeline = Pipeline.open(settings, progress=progress)
     answer = _answer(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
@@ -180,11 +185,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.conversation import Conversation
     from rag.pipeline import Pipeline
 
-    pipeline = Pipeline.open(settings_from(args))
+    pipeline = Pipeline.open(settings_from(args), progress=progress)
     interactive = sys.stdin.isatty() and not args.json
-    history: list[tuple[str, str]] = []
+    conversation = Conversation(pipeline)
     if interactive:
         print(
             f"Ask about: {pipeline.index.documents[0].headline}  (mode: {pipeline.mode_label}; "
@@ -203,7 +209,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not interactive and not args.json:  # a readable transcript when piped
             print(f"> {for_terminal(line.strip())}", flush=True)
         try:
-            answer = _answer(pipeline, line, history, as_json=args.json, out=sys.stdout)
+            answer = _answer(pipeline, line, conversation.turns, as_json=args.json, out=sys.stdout)
         except RagError as exc:  # one bad line does not end the conversation
             if args.json:
                 error = {"question": for_terminal(line.strip()), "error": str(exc)}
@@ -211,8 +217,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             else:
                 print(f"error: {for_terminal(str(exc))}", file=sys.stderr, flush=True)
             continue
-        # The rewriter resolves every earlier turn itself: keep what was actually asked.
-        history.append((answer.question, answer.text))
+        conversation.record(answer)
         if args.json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:
@@ -236,7 +241,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.index_dir is None:  # an index of the documents the gold file is about
         settings = gold_settings(settings, gold)
-    pipeline = Pipeline.open(settings)
+    pipeline = Pipeline.open(settings, progress=progress)
     report = evaluate(pipeline, cases)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -25,6 +25,7 @@ from typing import Any
 
 from rag.citations import split_claims
 from rag.config import PROJECT_ROOT, Settings
+from rag.conversation import Conversation
 from rag.errors import InputError
 from rag.pipeline import Pipeline
 
@@ -162,10 +163,10 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
     for case in cases:
         # A follow-up is asked after the system's own answers to the earlier questions, as in a
         # real chat (the gold file's ideal answers would flatter the rewriting).
-        history: list[tuple[str, str]] = []
+        conversation = Conversation(pipeline)
         for earlier, _ in case.history:
-            history.append((earlier, pipeline.ask(earlier, history).text))
-        traced = pipeline.trace(case.question, history, depth=MRR_DEPTH)
+            conversation.ask(earlier)
+        traced = pipeline.trace(case.question, conversation.turns, depth=MRR_DEPTH)
         answer = traced.answer
         rank = None
         if case.evidence:

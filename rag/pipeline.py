@@ -9,7 +9,6 @@ Not here: how answers are worded (rag.extractive, rag.generate) or shown (rag.cl
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,13 +22,12 @@ from rag.extractive import ExtractiveAnswerer
 from rag.index import Index, ensure_index
 from rag.results import Answer
 from rag.retrieval import Retrieval, Retriever
-from rag.terminal import for_terminal
 
 Progress = Callable[[str], None]
 
 
-def _stderr(message: str) -> None:
-    print(for_terminal(message), file=sys.stderr, flush=True)
+def _silent(message: str) -> None:
+    """The library's default progress: say nothing."""
 
 
 @dataclass
@@ -53,8 +51,11 @@ class Pipeline:
 
     @classmethod
     def open(
-        cls, settings: Settings, progress: Progress = _stderr, embedder: Embedder | None = None
+        cls, settings: Settings, progress: Progress | None = None, embedder: Embedder | None = None
     ) -> Pipeline:
+        """The pipeline for `settings`, building the index first when it is missing or stale.
+        Silent unless `progress` is given (the CLI passes one that prints to stderr)."""
+        progress = progress or _silent
         model_path = None
         problem: ModelError | None = None
         if settings.model:  # a bad model path is reported before any index build
@@ -161,7 +162,7 @@ def check_question(question: str, max_chars: int) -> str:
     return question
 
 
-def query_embedder(settings: Settings, index: Index, progress: Progress = _stderr) -> Embedder:
+def query_embedder(settings: Settings, index: Index, progress: Progress = _silent) -> Embedder:
     """The ONNX query encoder saved with the index; a missing or broken one is exported again
     (once, a few seconds); sentence-transformers is the fallback when that fails too."""
     if settings.query_encoder == "onnx" and index.manifest.get("query_encoder"):

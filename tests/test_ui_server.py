@@ -452,7 +452,9 @@ def test_non_loopback_host_warns(
     )
     monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
     monkeypatch.setattr(rag.cli, "settings_from", lambda args: "settings")
-    monkeypatch.setattr(rag.pipeline.Pipeline, "open", staticmethod(lambda settings: pipeline))
+    monkeypatch.setattr(
+        rag.pipeline.Pipeline, "open", staticmethod(lambda settings, progress=None: pipeline)
+    )
     monkeypatch.setattr(ui.cli, "_check_free", lambda host, port: None)
 
     def interrupt() -> None:

@@ -72,10 +72,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _check_free(args.host, args.port)  # before the slow part
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
-    from rag.cli import settings_from
+    from rag.cli import progress, settings_from
     from rag.pipeline import Pipeline
 
-    pipeline = Pipeline.open(settings_from(args))
+    pipeline = Pipeline.open(settings_from(args), progress=progress)
 
     from ui.app import build_app, start
 
