@@ -307,14 +307,13 @@ def _answer(
     streamed = False
     live = not as_json and out.isatty()  # piped output gets only the checked answer
     answer: Answer | None = None
-    for item in pipeline.stream(question, history):
-        if isinstance(item, Answer):
-            answer = item
-        elif live:
-            out.write(for_terminal(item))
+    stream = pipeline.stream(question, history)
+    for piece in stream:
+        if live:
+            out.write(for_terminal(piece))
             out.flush()
             streamed = True
-    assert answer is not None
+    answer = stream.answer
     if not as_json:
         _print_answer(answer, pipeline, out, streamed=streamed)
     return answer

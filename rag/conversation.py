@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rag.results import Answer
+from rag.streaming import AnswerStream
 
 Turn = tuple[str, str]  # (question as asked, answer text)
 
@@ -29,16 +30,19 @@ class Conversation:
         self.record(answer)
         return answer
 
-    def stream(self, question: str) -> Iterator[str | Answer]:
-        """Pieces of the answer's text as they come, then the `Answer`; the turn is recorded
-        once the answer is complete."""
-        for item in self.pipeline.stream(question, self.turns):
-            if isinstance(item, Answer):
-                self.record(item)
-            yield item
+    def stream(self, question: str) -> AnswerStream:
+        """The answer as it is produced (rag.streaming); the turn is recorded once it is
+        complete."""
+        stream: AnswerStream = self.pipeline.stream(question, self.turns)
+        return AnswerStream(_items(stream), on_answer=self.record)
 
     def record(self, answer: Answer) -> None:
         self.turns.append((answer.question, answer.text))
 
     def clear(self) -> None:
         self.turns.clear()
+
+
+def _items(stream: AnswerStream) -> Iterator[str | Answer]:
+    yield from stream
+    yield stream.answer

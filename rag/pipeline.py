@@ -2,8 +2,9 @@
 
 `Pipeline.open(settings)` makes sure the index is built and fresh, loads it, and picks the query
 encoder (the ONNX export next to the index, so asking never imports torch; sentence-transformers
-as a fallback). `ask` returns an `Answer`; `stream` yields the answer's text as it is produced
-and then the `Answer`. The CLI, the web chat and the evaluation all go through this class.
+as a fallback). `ask` returns an `Answer`; `stream` returns an `AnswerStream` (rag.streaming):
+the answer's text as it is produced, then `.answer`. The CLI, the web chat and the evaluation
+all go through this class.
 Not here: how answers are worded (rag.extractive, rag.generate) or shown (rag.cli, ui/).
 """
 
@@ -22,6 +23,7 @@ from rag.extractive import ExtractiveAnswerer
 from rag.index import Index, ensure_index
 from rag.results import Answer
 from rag.retrieval import Retrieval, Retriever
+from rag.streaming import AnswerStream
 
 Progress = Callable[[str], None]
 
@@ -115,8 +117,15 @@ class Pipeline:
 
     def stream(
         self, question: str, history: Sequence[Turn] = (), k: int | None = None
+    ) -> AnswerStream:
+        """The answer as it is produced: iterate for text pieces, then read `.answer`. A bad
+        question raises InputError here, before anything is produced."""
+        question = self.check_question(question)
+        return AnswerStream(self._pieces(question, history, k))
+
+    def _pieces(
+        self, question: str, history: Sequence[Turn], k: int | None
     ) -> Iterator[str | Answer]:
-        """Yield pieces of answer text as they are generated, then the final `Answer`."""
         for item in self._run(question, history, k, 0):
             yield item.answer if isinstance(item, Traced) else item
 

@@ -226,11 +226,11 @@ def gold_run(pipeline: Pipeline, cases: Sequence[GoldCase]) -> list[dict[str, An
         first: float | None = None
         answer: Answer | None = None
         try:
-            for item in pipeline.stream(case.question, list(case.history)):
-                if isinstance(item, Answer):
-                    answer = item
-                elif first is None:
+            stream = pipeline.stream(case.question, list(case.history))
+            for _ in stream:
+                if first is None:
                     first = time.perf_counter() - started
+            answer = stream.answer
         except ModelError as exc:  # counted, not fatal: the run goes on
             print(f"  {case.id}: error: {exc}", file=sys.stderr)
             rows.append({"id": case.id, "asked": False, "error": str(exc)})

@@ -484,9 +484,10 @@ def test_pipeline_streams_text_then_the_llm_answer(index: Index) -> None:
     embedder = FakeEmbedder()
     pipeline = Pipeline(s, index, embedder, GenerativeAnswerer(model, s, index, embedder))
     assert pipeline.mode == "llm" and pipeline.mode_label == "llm: fake-model"
-    items = list(pipeline.stream(QUESTION))
-    assert all(isinstance(i, str) for i in items[:-1]) and isinstance(items[-1], Answer)
-    first = items[-1]
+    stream = pipeline.stream(QUESTION)
+    pieces = list(stream)
+    assert pieces and all(isinstance(i, str) for i in pieces)
+    first = stream.answer
     assert first.mode == "llm" and first.fallback is None
     assert first.text == "The bridge cost 12 million pounds. [¶3]"
     timings = first.timings_ms
@@ -546,10 +547,11 @@ def test_tiny_model_end_to_end_in_process(tmp_path: Path, tiny_gguf: Path) -> No
     try:
         pipeline = Pipeline.open(s, progress=lambda _: None, embedder=FakeEmbedder())
         assert pipeline.mode_label == "llm: tiny"
-        items = list(pipeline.stream(QUESTION))
-        answer = items[-1]
+        stream = pipeline.stream(QUESTION)
+        pieces = list(stream)
+        answer = stream.answer
         assert isinstance(answer, Answer) and answer.mode == "llm" and answer.model == "tiny"
-        assert all(isinstance(i, str) and i for i in items[:-1]) and len(items) > 1
+        assert all(isinstance(i, str) and i for i in pieces) and len(pieces) >= 1
         # The gibberish has no supported sentence: the extractive answer stands instead.
         assert answer.fallback is not None and answer.fallback.startswith("extractive: ")
         assert answer.text == "12 million. The bridge cost 12 million pounds. [¶3]"

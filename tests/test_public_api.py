@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import rag
 from rag.errors import InputError
 from rag.results import Answer
+from rag.streaming import AnswerStream
 
 from .conftest import ROOT
 
@@ -39,16 +39,15 @@ class EchoPipeline:
             raise InputError("the question is empty")
         return Answer(question, question, f"{question} after {len(history)}", [], False, "x")
 
-    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Iterator[Any]:
-        yield "piece"
-        yield self.ask(question, history)
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> AnswerStream:
+        return AnswerStream(iter(["piece", self.ask(question, history)]))
 
 
 def test_a_conversation_keeps_its_own_turns() -> None:
     chat = rag.Conversation(EchoPipeline())
     assert chat.ask("first?").text == "first? after 0"
-    last = list(chat.stream("second?"))[-1]
-    assert isinstance(last, Answer) and last.text == "second? after 1"
+    stream = chat.stream("second?")
+    assert list(stream) == ["piece"] and stream.answer.text == "second? after 1"
     with pytest.raises(InputError):
         chat.ask("  ")  # refused: no turn recorded
     assert chat.turns == [("first?", "first? after 0"), ("second?", "second? after 1")]

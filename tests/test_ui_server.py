@@ -510,7 +510,12 @@ class StreamingPipeline:
 
         return str(Pipeline.check_question(self, question))  # type: ignore[arg-type]
 
-    def stream(self, question: str, history: list) -> Iterator[object]:
+    def stream(self, question: str, history: list) -> object:
+        from rag.streaming import AnswerStream
+
+        return AnswerStream(self._items(question))  # type: ignore[arg-type]
+
+    def _items(self, question: str) -> Iterator[object]:
         from rag.errors import ModelError
         from rag.results import Answer, Citation
 
@@ -566,12 +571,14 @@ class RewritingPipeline(StreamingPipeline):
         super().__init__()
         self.histories: list[list] = []
 
-    def stream(self, question: str, history: list) -> Iterator[object]:
+    def stream(self, question: str, history: list) -> object:
         from rag.results import Answer
+        from rag.streaming import AnswerStream
 
         self.histories.append(list(history))
         context = f" ({history[-1][0]})" if history else ""
-        yield Answer(question, question + context, f"Answer to {question}", [], False, "llm")
+        answer = Answer(question, question + context, f"Answer to {question}", [], False, "llm")
+        return AnswerStream(iter([answer]))
 
 
 def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:

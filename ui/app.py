@@ -115,13 +115,11 @@ class Chat:
         streamed = ""
         try:
             with contextlib.closing(self.pipeline.stream(question, turns)) as stream:
-                for item in stream:
-                    if isinstance(item, Answer):
-                        answer = item
-                    else:
-                        streamed += item
-                        messages[-1] = _assistant(render.partial_html(streamed, self.model))
-                        yield *self._out(messages, turns), gr.skip(), ""
+                for piece in stream:
+                    streamed += piece
+                    messages[-1] = _assistant(render.partial_html(streamed, self.model))
+                    yield *self._out(messages, turns), gr.skip(), ""
+                answer = stream.answer
         except RagError as exc:
             messages[-1] = _assistant(render.error_html(str(exc)))
         except Exception as exc:  # a bug: keep the session alive, log the traceback
