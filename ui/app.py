@@ -29,6 +29,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # after the analytics switch
 
 from rag.chat import ORGANISATION, entities, is_person, name_part
+from rag.conversation import Conversation
 from rag.errors import InputError, RagError
 from rag.results import Answer
 from ui import render
@@ -114,7 +115,9 @@ class Chat:
         answer: Answer | None = None
         streamed = ""
         try:
-            with contextlib.closing(self.pipeline.stream(question, turns)) as stream:
+            session = Conversation(self.pipeline)  # records the turn into `turns`
+            session.turns = turns
+            with contextlib.closing(session.stream(question)) as stream:
                 for piece in stream:
                     streamed += piece
                     messages[-1] = _assistant(render.partial_html(streamed, self.model))
@@ -129,9 +132,6 @@ class Chat:
             yield *self._out(messages, turns), gr.skip(), ""
             return
         messages[-1] = _assistant(render.answer_html(answer, self.multi_doc))
-        # What the user typed, not the rewritten question: the rewriter resolves every earlier
-        # turn itself, and rewritten questions fed back in would nest their context.
-        turns.append((answer.question, answer.text))
         article = render.article_html(self.documents, answer.citations, self.multi_doc)
         yield *self._out(messages, turns), article, ""
 
