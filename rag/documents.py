@@ -1,10 +1,10 @@
 """Documents: read a news article (.txt or .md) and recover its structure.
 
 A document is a list of paragraphs in reading order, numbered from 1 (the headline is ¶1), each
-with a role — headline, standfirst, caption (with its photo credit split off), boilerplate,
-subheading, body or dateline — a stable id from the document name and a content hash, and its
-sentences with character offsets. Boilerplate ("Powered by automated translation") is numbered
-like everything else, so numbers match what a reader counts, but it is never searched or quoted.
+with a role — headline, standfirst, caption (with its photo credit split off), subheading, body
+or dateline — a stable id from the document name and a content hash, and its sentences with
+character offsets. Boilerplate ("Powered by automated translation") is set aside in
+`Document.boilerplate`: it is not a paragraph, so it is never numbered, searched or quoted.
 
 Not handled: HTML, PDF, tables, or articles whose paragraphs are not separated by line breaks.
 Roles are recognised by layout heuristics of scraped news text, not by a model.
