@@ -15,9 +15,9 @@ Layout under the index folder (`Settings.index_dir`):
 A build writes a fresh `builds/.tmp-*` folder, fsyncs it, and only then repoints `current`, so
 an interrupted build leaves the previous index untouched; a build that cannot export the query
 encoder never replaces an index that has one. What in the folder is ours, the lock, the swap and
-the cleanup (which never touches what rag did not make) live in rag.index_folder. No pickle
-anywhere. Not handled:
-incremental updates (a changed source rebuilds everything; the article is small).
+the cleanup (which never touches what rag did not make) live in rag.index_folder; the manifest
+and documents.json as data in rag.index_format; file hashes in rag.index_files. No pickle
+anywhere. Not handled: incremental updates (a changed source rebuilds everything).
 """
 
 from __future__ import annotations
@@ -26,19 +26,17 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import platform
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
-from rag.documents import Document, Paragraph, Sentence, load_documents
+from rag.documents import Document, Paragraph, load_documents
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
 from rag.index_files import check_files, record_files
 from rag.index_folder import (
@@ -51,10 +49,15 @@ from rag.index_folder import (
     remove_old_builds,
     swap_current,
 )
+from rag.index_format import (
+    build_manifest,
+    document_from_json,
+    document_to_json,
+    read_manifest,
+)
 from rag.lexical import Bm25Index, build_bm25
 from rag.passages import Unit, units_for
 
-FORMAT_VERSION = "rag-index v4"  # v4: the manifest records each file's size and sha256
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 # efSearch values tried in turn until the build-time recall@10 reaches the target. Retrieval asks
@@ -132,48 +135,6 @@ def stale_reason(settings: Settings) -> str | None:
     return None
 
 
-def read_manifest(root: Path) -> dict[str, Any]:
-    try:
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
-        raise IndexUnreadable(f"index manifest in {root} is unreadable ({one_line(exc)})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
-        raise IndexUnreadable(f"index in {root} has format {found!r}, expected {FORMAT_VERSION!r}")
-    problem = _manifest_problem(manifest)
-    if problem:
-        raise IndexUnreadable(f"index manifest in {root} is damaged ({problem})")
-    return manifest
-
-
-def _manifest_problem(manifest: dict[str, Any]) -> str | None:
-    """What is missing or malformed in a manifest of the right format, if anything."""
-    model, faiss_info, sources = (manifest.get(k) for k in ("model", "faiss", "sources"))
-    if not isinstance(model, dict) or not isinstance(model.get("dim"), int):
-        return "no model dimension"
-    if not isinstance(model.get("setting", ""), str) or not isinstance(model.get("name"), str):
-        return "no model name"
-    if not isinstance(faiss_info, dict) or faiss_info.get("type") not in ("flat", "hnsw"):
-        return "no FAISS index type"
-    if faiss_info["type"] == "hnsw" and not isinstance(faiss_info.get("ef_search"), int):
-        return "no HNSW efSearch"
-    if (
-        not isinstance(sources, list)
-        or not sources
-        or not all(
-            isinstance(s, dict)
-            and isinstance(s.get("path"), str)
-            and isinstance(s.get("sha256"), str)
-            for s in sources
-        )
-    ):
-        return "no list of sources"
-    encoder = manifest.get("query_encoder")
-    if encoder is not None and not isinstance(encoder, dict):
-        return "malformed query encoder entry"
-    return None
-
-
 def sources_of(settings: Settings) -> list[Path]:
     """The sources to rebuild from: those of the current index if it names them, else settings."""
     try:
@@ -202,7 +163,7 @@ def open_index(settings: Settings) -> Index:
     check_files(root, manifest.get("files"))  # anything changed since the build: rebuild
     try:
         raw = json.loads((root / "documents.json").read_text(encoding="utf-8"))
-        documents = [_document_from_json(d) for d in raw]
+        documents = [document_from_json(d) for d in raw]
         vectors: Any = faiss.read_index(str(root / "vectors.faiss"))
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, RecursionError) as exc:
         raise IndexUnreadable(
@@ -301,11 +262,11 @@ def build_index(
             (tmp / "bm25").mkdir()
             build_bm25([u.search_text for u in units], tmp / "bm25")
             (tmp / "documents.json").write_text(
-                json.dumps([_document_to_json(d) for d in documents], ensure_ascii=False),
+                json.dumps([document_to_json(d) for d in documents], ensure_ascii=False),
                 encoding="utf-8",
             )
             encoder = _export_query_encoder(embedder, tmp / "query_encoder", settings, progress)
-            manifest = _manifest(settings, embedder, documents, units, faiss_info, encoder)
+            manifest = build_manifest(settings, embedder, documents, units, faiss_info, encoder)
             manifest["build_seconds"] = round(time.perf_counter() - started, 3)
             manifest["files"] = record_files(tmp)
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -423,104 +384,11 @@ def _current_has_encoder(settings: Settings) -> bool:
         return False
 
 
-def _manifest(
-    settings: Settings,
-    embedder: Any,
-    documents: Sequence[Document],
-    units: Sequence[Unit],
-    faiss_info: dict[str, Any],
-    encoder: dict[str, Any] | None,
-) -> dict[str, Any]:
-    versions = {"python": platform.python_version()}
-    for package in (
-        "numpy",
-        "faiss-cpu",
-        "bm25s",
-        "sentence-transformers",
-        "torch",
-        "onnxruntime",
-        "tokenizers",
-    ):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            versions[package] = metadata.version(package)
-    return {
-        "format": FORMAT_VERSION,
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "model": {
-            "name": embedder.name,
-            "setting": settings.embedding_model,
-            "weights_sha256": getattr(embedder, "weights_sha256", None),
-            "dim": int(embedder.dim),
-        },
-        "sources": [{"name": d.name, "path": str(d.path), "sha256": d.sha256} for d in documents],
-        "counts": {
-            "documents": len(documents),
-            "paragraphs": sum(len(d.paragraphs) for d in documents),
-            "passages": len(units),
-        },
-        "faiss": faiss_info,
-        "bm25": {"method": "lucene", "library": "bm25s", "tokenizer": "rag.lexical v2"},
-        "query_encoder": encoder,
-        "versions": versions,
-    }
-
-
-# --- (de)serialising documents ---------------------------------------------------------------
-
-
-def _document_to_json(document: Document) -> dict[str, Any]:
-    return {
-        "name": document.name,
-        "path": str(document.path),
-        "sha256": document.sha256,
-        "boilerplate": list(document.boilerplate),
-        "paragraphs": [
-            {
-                "number": p.number,
-                "role": p.role,
-                "text": p.text,
-                "credit": p.credit,
-                "sentences": [[s.start, s.end] for s in p.sentences],
-            }
-            for p in document.paragraphs
-        ],
-    }
-
-
-def _document_from_json(raw: dict[str, Any]) -> Document:
-    numbers = [int(p["number"]) for p in raw["paragraphs"]]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise ValueError(f"paragraphs of {raw['name']!r} are not numbered 1..{len(numbers)}")
-    paragraphs = tuple(
-        Paragraph(
-            raw["name"],
-            int(p["number"]),
-            str(p["role"]),
-            str(p["text"]),
-            tuple(Sentence(p["text"][s:e], int(s), int(e)) for s, e in _spans(p)),
-            str(p.get("credit", "")),
-        )
-        for p in raw["paragraphs"]
-    )
-    return Document(
-        raw["name"], Path(raw["path"]), raw["sha256"], paragraphs, tuple(raw.get("boilerplate", ()))
-    )
-
-
 def _resolved(path: Path) -> Path:
     try:
         return path.resolve()
     except (OSError, RuntimeError) as exc:  # a symlink loop
         raise SourceError(f"{path}: cannot be followed ({one_line(exc)})") from None
-
-
-def _spans(paragraph: dict[str, Any]) -> list[tuple[int, int]]:
-    """A paragraph's sentence offsets, checked to lie inside its text."""
-    length = len(paragraph["text"])
-    spans = [(int(start), int(end)) for start, end in paragraph["sentences"]]
-    if not all(0 <= start < end <= length for start, end in spans):
-        raise ValueError(f"paragraph {paragraph['number']} has sentence offsets outside its text")
-    return spans
 
 
 def _sha256(data: bytes) -> str:
