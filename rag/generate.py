@@ -97,7 +97,8 @@ class GenerativeAnswerer:
     ) -> GenerativeAnswerer:
         """Load `settings.model` — already resolved to `path` if given — with a one-line
         `ModelError` on any failure."""
-        from rag.llm import context_size_for, get_model, model_display_name, resolve_model_path
+        from rag.llm import context_size_for, get_model
+        from rag.model_files import model_display_name, resolve_model_path
 
         path = path or resolve_model_path(settings.model, settings.models_dir)
         n_ctx = context_size_for(settings.prompt_token_budget, settings.max_answer_tokens)

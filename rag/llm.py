@@ -2,11 +2,7 @@
 
 What this module does:
 
-* `resolve_model_path` turns a model spec (a local path, or `hf:OWNER/REPO/FILE.gguf`) into a
-  verified local GGUF file. Local files are checked structurally (magic bytes, version, metadata
-  and tensor tables, data size) so a wrong or half-downloaded file gives one clear line instead
-  of a llama.cpp crash. `hf:` specs are fetched with `huggingface_hub.hf_hub_download` into the
-  normal Hugging Face cache (a cached copy also works offline).
+* (Finding the file is rag.model_files; checking it without llama.cpp, rag.gguf.)
 * `LocalModel` wraps one `llama_cpp.Llama` on the CPU: it counts tokens with the model's own
   tokenizer and streams chat completions formatted with the model's own chat template (the GGUF
   `tokenizer.chat_template`, which llama-cpp-python renders in a sandboxed Jinja environment).
@@ -27,268 +23,20 @@ is cheap and works without llama-cpp-python installed.
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import struct
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from typing import Any
 
 from rag.chat_template import vet_chat_template
 from rag.errors import InputError, ModelError, RagError, one_line
+from rag.gguf import check_gguf_file, gguf_context_length
 
-GGUF_MAGIC = b"GGUF"
-# magic, version (uint32), tensor count (uint64), metadata key/value count (uint64)
-GGUF_HEADER_SIZE = 24
-_DEFAULT_ALIGNMENT = 32
 _CTX_GRANULARITY = 256
 _UTF8_SLACK = 4  # tokens allowed past max_tokens to finish a UTF-8 character
 
-# GGUF metadata value types: fixed sizes in bytes; 8 is a string, 9 an array.
-_GGUF_SCALAR_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
-_GGUF_STRING = 8
-_GGUF_ARRAY = 9
-_GGUF_MAX_NESTING = 8  # real models use flat arrays; llama.cpp itself allows no nesting
-# ggml tensor types: (elements per block, bytes per block). Unknown types skip the size check.
-_GGML_BLOCKS = {
-    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34),
-    9: (32, 40), 10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210),
-    15: (256, 292), 16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18),
-    21: (256, 110), 22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4),
-    27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66),
-    39: (32, 17),
-}  # fmt: skip
-
-_HF_SPEC = re.compile(r"^hf:([^/\s]+)/([^/\s]+)/(\S+\.gguf)$", re.IGNORECASE)
 _CONTEXT_ERROR = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
-
-
-# --------------------------------------------------------------------------- locating the file
-
-
-def resolve_model_path(spec: str, models_dir: Path | None = None) -> Path:
-    """A verified local GGUF file for `spec`: an installed model's name (rag.models), a path,
-    or `hf:OWNER/REPO/FILE.gguf`. `models_dir` is where a model in parts is assembled.
-
-    Raises `InputError` for an empty or malformed spec and `ModelError` when the file is
-    missing, not a GGUF file, truncated, not the pinned file, or cannot be downloaded.
-    """
-    from rag import models
-
-    spec = spec.strip()
-    if not spec:
-        raise InputError(
-            "no model given: pass an installed model's name (rag models), a GGUF file path "
-            "or hf:OWNER/REPO/FILE.gguf"
-        )
-    if spec.lower().startswith("hf:"):
-        path = _download_hf(spec)
-    else:
-        path = Path(spec).expanduser()
-        if models.is_model_name(spec) and not path.exists():
-            from rag.config import Settings
-
-            folder = models_dir if models_dir is not None else Settings().models_dir
-            path = models.model_file(spec, folder)
-        elif not path.exists() and "/" not in spec and not spec.lower().endswith(".gguf"):
-            known = ", ".join(models.CATALOGUE)
-            raise ModelError(
-                f"unknown model {spec!r}: not a file, and not a model name ({known}); "
-                "rag models lists the installed ones"
-            )
-    check_gguf_file(path)
-    return path
-
-
-def model_display_name(spec: str, path: Path) -> str:
-    """How a model is named to users: its catalogue name, else the file's stem."""
-    from rag import models
-
-    return spec.strip().lower() if models.is_model_name(spec) else path.stem
-
-
-def _download_hf(spec: str) -> Path:
-    match = _HF_SPEC.match(spec)
-    if match is None:
-        raise InputError(
-            f"malformed model spec {spec!r}: expected hf:OWNER/REPO/FILE.gguf "
-            "(for example hf:Qwen/Qwen2.5-0.5B-Instruct-GGUF/qwen2.5-0.5b-instruct-q4_k_m.gguf)"
-        )
-    owner, repo, filename = match.groups()
-    if any(part in ("", ".", "..") for part in filename.split("/")):
-        raise InputError(f"malformed model spec {spec!r}: bad file name {filename!r}")
-    advice = "download the file yourself and pass its path"
-    try:
-        from huggingface_hub import constants, hf_hub_download
-    except ImportError as exc:
-        raise ModelError(
-            f"cannot download {spec}: huggingface_hub is not installed ({one_line(exc)}); " + advice
-        ) from exc
-    repo_id = f"{owner}/{repo}"
-    try:  # a cached copy needs no network
-        return Path(hf_hub_download(repo_id=repo_id, filename=filename, local_files_only=True))
-    except (OSError, ValueError) as exc:  # not in the cache (LocalEntryNotFoundError) or unusable
-        cache_miss = one_line(exc)
-    if constants.HF_HUB_OFFLINE:
-        reason = "no network (HF_HUB_OFFLINE is set and the file is not in the Hugging Face cache)"
-        raise ModelError(f"cannot download {spec}: {reason}; {advice}")
-    unreachable = _unreachable(str(constants.ENDPOINT))
-    if unreachable is not None:
-        raise ModelError(f"cannot download {spec}: no network ({unreachable}); {advice}")
-    try:
-        return Path(hf_hub_download(repo_id=repo_id, filename=filename))
-    except Exception as exc:  # any download failure reads the same to a user
-        name = type(exc).__name__
-        if "NotFound" in name and "Local" not in name:
-            reason = f"not found on the Hugging Face Hub ({name}: {one_line(exc)})"
-        else:
-            reason = f"no network ({name}: {one_line(exc)}; cache: {cache_miss})"
-        raise ModelError(f"cannot download {spec}: {reason}; {advice}") from exc
-
-
-def _unreachable(endpoint: str, timeout: float = 5.0) -> str | None:
-    """Why `endpoint` cannot be reached, or None if a TCP connection works (or a proxy is set).
-
-    huggingface_hub retries a failing connection with back-off for about half a minute; this
-    quick probe turns "no network at all" into an immediate error instead.
-    """
-    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
-        return None
-    url = urlsplit(endpoint)
-    host = url.hostname
-    if not host:
-        return None
-    port = url.port or (80 if url.scheme == "http" else 443)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return f"cannot reach {host}: {one_line(exc)}"
-
-
-class _Truncated(Exception):
-    pass
-
-
-def check_gguf_file(path: Path) -> None:
-    """Raise `ModelError` unless `path` is a complete GGUF file (structure only, not weights)."""
-    if not path.exists():
-        raise ModelError(f"model file {path} is missing")
-    if not path.is_file():
-        raise ModelError(f"model path {path} is not a file")
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as f:
-            magic = f.read(4)
-            if magic != GGUF_MAGIC:
-                raise ModelError(f"model file {path} is not a GGUF file (no GGUF magic bytes)")
-            if size < GGUF_HEADER_SIZE:
-                raise ModelError(f"model file {path} is truncated ({size} bytes, no full header)")
-            try:
-                needed = _gguf_required_size(f, size)
-            except _Truncated:
-                needed = None
-            if needed is None or size < needed:
-                at_least = "" if needed is None else f"; its header says at least {needed}"
-                raise ModelError(
-                    f"model file {path} is truncated ({size} bytes{at_least}); download it again"
-                )
-    except OSError as exc:
-        raise ModelError(f"cannot read model file {path}: {one_line(exc)}") from exc
-
-
-def gguf_context_length(path: Path) -> int | None:
-    """The training context length in a GGUF file's metadata (`<arch>.context_length`), if any.
-
-    Read before loading so llama.cpp is never asked for a larger context (it warns on stderr).
-    """
-    found: dict[str, int] = {}
-    try:
-        with Path(path).open("rb") as f:
-            if f.read(4) != GGUF_MAGIC:
-                return None
-            _gguf_required_size(f, Path(path).stat().st_size, found)
-    except (OSError, ModelError, _Truncated, struct.error):
-        return None
-    return found.get("context_length")
-
-
-def _gguf_required_size(f: BinaryIO, size: int, meta: dict[str, int] | None = None) -> int:
-    """Bytes a GGUF file must have according to its own tables (`f` is just past the magic).
-
-    When `meta` is given, an integer `*.context_length` value is stored in it.
-    """
-
-    def read(n: int) -> bytes:
-        data = f.read(n)
-        if len(data) != n:
-            raise _Truncated
-        return data
-
-    def skip(n: int) -> None:
-        if f.tell() + n > size:
-            raise _Truncated
-        f.seek(n, os.SEEK_CUR)
-
-    def u32() -> int:
-        return int(struct.unpack("<I", read(4))[0])
-
-    def u64() -> int:
-        return int(struct.unpack("<Q", read(8))[0])
-
-    def string() -> bytes:
-        n = u64()
-        if f.tell() + n > size:
-            raise _Truncated
-        return read(n)
-
-    def skip_value(vtype: int, depth: int = 0) -> None:
-        if vtype in _GGUF_SCALAR_SIZES:
-            skip(_GGUF_SCALAR_SIZES[vtype])
-        elif vtype == _GGUF_STRING:
-            skip(u64())
-        elif vtype == _GGUF_ARRAY:
-            if depth >= _GGUF_MAX_NESTING:  # 5,000 nested array headers: RecursionError before
-                raise ModelError(f"model file {f.name} nests metadata arrays too deeply")
-            item_type, count = u32(), u64()
-            if item_type in _GGUF_SCALAR_SIZES:
-                skip(count * _GGUF_SCALAR_SIZES[item_type])
-            else:
-                for _ in range(count):
-                    skip_value(item_type, depth + 1)
-        else:
-            raise ModelError(f"model file {f.name} is not a valid GGUF file (value type {vtype})")
-
-    version = u32()
-    if version not in (2, 3):
-        raise ModelError(f"model file {f.name} has unsupported GGUF version {version}")
-    n_tensors, n_kv = u64(), u64()
-    alignment = _DEFAULT_ALIGNMENT
-    for _ in range(n_kv):
-        key = string()
-        vtype = u32()
-        if key == b"general.alignment" and vtype == 4:
-            alignment = u32() or _DEFAULT_ALIGNMENT
-        elif meta is not None and key.endswith(b".context_length") and vtype in (4, 10):
-            meta["context_length"] = u32() if vtype == 4 else u64()
-        else:
-            skip_value(vtype)
-    data_size = 0
-    for _ in range(n_tensors):
-        string()
-        n_dims = u32()
-        n_elements = 1
-        for _ in range(n_dims):
-            n_elements *= u64()
-        ggml_type, offset = u32(), u64()
-        block = _GGML_BLOCKS.get(ggml_type)
-        nbytes = n_elements // block[0] * block[1] if block else 0
-        data_size = max(data_size, offset + nbytes)
-    data_start = -(-f.tell() // alignment) * alignment
-    return data_start + data_size if n_tensors else f.tell()
 
 
 # --------------------------------------------------------------------------- the model

@@ -61,7 +61,7 @@ class Pipeline:
         model_path = None
         problem: ModelError | None = None
         if settings.model:  # a bad model path is reported before any index build
-            from rag.llm import resolve_model_path
+            from rag.model_files import resolve_model_path
 
             try:
                 model_path = resolve_model_path(settings.model, settings.models_dir)

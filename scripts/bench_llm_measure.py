@@ -41,7 +41,8 @@ from rag.config import Settings  # noqa: E402
 from rag.errors import ModelError  # noqa: E402
 from rag.evaluation import DEFAULT_GOLD, GoldCase, load_gold  # noqa: E402
 from rag.generate import GenerativeAnswerer  # noqa: E402
-from rag.llm import LocalModel, context_size_for, model_display_name  # noqa: E402
+from rag.llm import LocalModel, context_size_for  # noqa: E402
+from rag.model_files import model_display_name  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 from rag.prompt import system_prompt  # noqa: E402
 from rag.results import Answer  # noqa: E402
@@ -298,7 +299,7 @@ def model_path(spec: str, settings: Settings, tmp: Path) -> Path:
         from make_tiny_gguf import build_tiny_gguf
 
         return build_tiny_gguf(tmp / "tiny.gguf")
-    from rag.llm import resolve_model_path
+    from rag.model_files import resolve_model_path
 
     return resolve_model_path(spec, settings.models_dir)
 

@@ -143,7 +143,8 @@ def qwen_pipeline(article_index_dir: Path, real_model_dir: Path):
     closes every cached model, and llama.cpp crashes the process when a closed model is used.
     """
     from rag.config import Settings
-    from rag.llm import LocalModel, context_size_for, resolve_model_path
+    from rag.llm import LocalModel, context_size_for
+    from rag.model_files import resolve_model_path
 
     settings = Settings.load(
         {"model": REAL_MODEL, "index_dir": article_index_dir, "models_dir": real_model_dir},

@@ -74,7 +74,7 @@ def test_a_gguf_with_thousands_of_nested_arrays_is_one_model_error(tmp_path: Pat
     import struct
 
     from rag.errors import ModelError
-    from rag.llm import check_gguf_file
+    from rag.gguf import check_gguf_file
 
     key = b"general.nested"
     header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key

@@ -28,7 +28,7 @@ import pytest
 
 from rag import models
 from rag.errors import ModelError
-from rag.llm import resolve_model_path
+from rag.model_files import resolve_model_path
 
 from .conftest import RAG, ROOT, one_line_error, run_rag
 

@@ -20,9 +20,9 @@ from rag.llm import (
     LocalModel,
     context_size_for,
     get_model,
-    resolve_model_path,
     unload_models,
 )
+from rag.model_files import resolve_model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = [
