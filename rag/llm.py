@@ -1,8 +1,8 @@
-"""The local language model: find a GGUF file, load it with llama.cpp, stream chat answers.
+"""The local language model: load a GGUF file with llama.cpp and stream chat answers.
 
-What this module does:
+What this module does (finding the file is rag.model_files; checking it without llama.cpp is
+rag.gguf; vetting its chat template is rag.chat_template):
 
-* (Finding the file is rag.model_files; checking it without llama.cpp, rag.gguf.)
 * `LocalModel` wraps one `llama_cpp.Llama` on the CPU: it counts tokens with the model's own
   tokenizer and streams chat completions formatted with the model's own chat template (the GGUF
   `tokenizer.chat_template`, which llama-cpp-python renders in a sandboxed Jinja environment).
@@ -15,7 +15,7 @@ What this module does:
 
 What it does not do: build prompts, pick or cite paragraphs, check answers against sources, or
 decide what to do when a model fails (callers get a `ModelError` and choose). It never uses a GPU
-and never downloads anything except an explicit `hf:` spec.
+and never downloads anything.
 
 This is the only module that imports `llama_cpp`, and only inside functions: importing `rag.llm`
 is cheap and works without llama-cpp-python installed.
