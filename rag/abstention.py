@@ -1,11 +1,11 @@
 """The abstention: "The article does not say." and, when something close was found, what is missing.
 
-`abstention(asked, closest, index)` words the answer given when no sentence answers: names of the
-question that appear nowhere in the indexed documents are reported as not mentioned (a wrong
-premise or a fact from outside the article); otherwise the answer names what the closest
-paragraph does mention and the kind of thing it lacks ("The article mentions Ain Al Asad and
-attacks but gives no number of soldiers killed."). That paragraph is returned as `closest`, a
-pointer for the reader, never a citation. Not done: explaining why the article lacks it.
+`abstention(asked, closest, index, unknown)` words the answer given when no sentence answers.
+Names of the question that appear nowhere in the indexed documents (`unknown_names`: a wrong
+premise, or a fact from outside the article) are reported as not mentioned. Otherwise the answer
+names what the closest paragraph does mention and the kind of thing it lacks ("It mentions drones
+but gives no figure for drones fired."). That paragraph is returned as `closest`, a pointer for
+the reader, never a citation. Not done: explaining why the article lacks it.
 """
 
 from __future__ import annotations
@@ -39,10 +39,10 @@ def unknown_names(asked: Asked, index: Index) -> list[str]:
 
 
 def abstention(
-    asked: Asked, closest: Candidate | None, index: Index
+    asked: Asked, closest: Candidate | None, index: Index, unknown: list[str]
 ) -> tuple[str, Citation | None]:
-    """The abstention text and the closest paragraph (None when nothing came close)."""
-    unknown = unknown_names(asked, index)
+    """The abstention text and the closest paragraph (None when nothing came close); `unknown`
+    is `unknown_names(asked, index)`, which the caller has already."""
     if unknown:
         return f"{ABSTENTION} It does not mention {_join(unknown)}.", None
     if closest is None:

@@ -8,15 +8,11 @@ synonyms or meaning (that is the embedding model's part).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 from rag.index import Index
 from rag.lexical import tokenize
-
-# Words that shape a question but say nothing about its subject.
-_SHAPE_WORDS = """what which who whom whose when where why how many much name names kind type
-    happen happened happens according article tell told describe mention mentioned one ones
-    did do does done get got give given make made thing things people person"""
-QUESTION_WORDS = frozenset([*tokenize(_SHAPE_WORDS), *_SHAPE_WORDS.split()])
+from rag.question import QUESTION_WORDS
 
 
 class Coverage:
@@ -33,9 +29,12 @@ class Coverage:
         return [t for t in dict.fromkeys(tokenize(question)) if t not in QUESTION_WORDS]
 
     def share(self, question: str, text: str) -> float:
-        words = self.content_words(question)
+        present = set(tokenize(text))
+        return self.share_of(self.content_words(question), present.__contains__)
+
+    def share_of(self, words: Sequence[str], found: Callable[[str], bool]) -> float:
+        """IDF-weighted share of `words` for which `found` holds (0.0 for no words)."""
         if not words:
             return 0.0
-        present = set(tokenize(text))
         total = sum(self.idf(w) for w in words)
-        return sum(self.idf(w) for w in words if w in present) / total
+        return sum(self.idf(w) for w in words if found(w)) / total

@@ -104,12 +104,9 @@ class ExtractiveAnswerer:
         `ranked` is `rank(retrieval)` when the caller has it already."""
         ranked = self.rank(retrieval) if ranked is None else ranked
         best = ranked.sentences
-        if (
-            not best
-            or self.support(best[0]) < self.abstain_threshold
-            or unknown_names(ranked.asked, self.index)  # "France" is in no document
-        ):
-            said, closest = abstention(ranked.asked, best[0] if best else None, self.index)
+        unknown = unknown_names(ranked.asked, self.index)  # "France" is in no document
+        if not best or self.support(best[0]) < self.abstain_threshold or unknown:
+            said, closest = abstention(ranked.asked, best[0] if best else None, self.index, unknown)
             return Answer(question, standalone, said, [], True, "extractive", closest=closest)
         chosen = [best[0]]
         for other in best[1:]:

@@ -108,7 +108,7 @@ class Pipeline:
         self, question: str, history: Sequence[Turn] = (), k: int | None = None, depth: int = 0
     ) -> Traced:
         """Answer fully (no streaming) and keep the retrieval, `depth` paragraphs deep at least."""
-        *_, last = self._run(question, history, k, depth)
+        *_, last = self._run(self.check_question(question), history, k, depth)
         assert isinstance(last, Traced)
         return last
 
@@ -132,7 +132,7 @@ class Pipeline:
     def _run(
         self, question: str, history: Sequence[Turn], k: int | None, depth: int
     ) -> Iterator[str | Traced]:
-        question = self.check_question(question)
+        """The answer to `question`, already checked (check_question)."""
         started = time.perf_counter()
         standalone = self.rewrite(question, history)
         rewrite_ms = (time.perf_counter() - started) * 1000

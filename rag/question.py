@@ -148,11 +148,14 @@ def _in_names(word: str, names: tuple[str, ...]) -> bool:
     return any(word in name.split() for name in names)
 
 
-# Words that shape a question but name nothing it asks about.
-_SHAPE = """what which who whom whose when where why how many much name names kind type sort
-    happen happened happens according article piece tell told describe mention mentioned one ones
-    did do does done get got give given make made thing things people person long large big old"""
-SHAPE_WORDS = frozenset([*tokenize(_SHAPE), *_SHAPE.split()])
+# Words that shape a question but say nothing about its subject (rag.coverage leaves them out).
+_QUESTION = """what which who whom whose when where why how many much name names kind type
+    happen happened happens according article tell told describe mention mentioned one ones
+    did do does done get got give given make made thing things people person"""
+QUESTION_WORDS = frozenset([*tokenize(_QUESTION), *_QUESTION.split()])
+# Not the focus either: words that only size or sort what is asked ("how long", "what sort").
+_SIZING = "sort piece long large big old"
+SHAPE_WORDS = QUESTION_WORDS | frozenset([*tokenize(_SIZING), *_SIZING.split()])
 
 
 _WHO_IS = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\b", re.IGNORECASE)

@@ -173,20 +173,15 @@ class Measurer:
 
     def _share(self, question: str, text: str) -> float:
         """rag.coverage's share, with words matched as `_found` does ("Iraq" finds "Iraqi")."""
-        words = self.coverage.content_words(question)
-        if not words:
-            return 0.0
         present = set(tokenize(text))
-        total = sum(self.coverage.idf(w) for w in words)
-        return sum(self.coverage.idf(w) for w in words if _found(w, present)) / total
+        words = self.coverage.content_words(question)
+        return self.coverage.share_of(words, lambda w: _found(w, present))
 
     def _focus_share(self, asked: Asked, text: str) -> float:
         if not asked.focus:
             return 1.0
         present = {w[:PREFIX] for w in tokenize(text)}  # "nominated" finds "nominee"
-        total = sum(self.coverage.idf(w) for w in asked.focus)
-        found = sum(self.coverage.idf(w) for w in asked.focus if w[:PREFIX] in present)
-        return found / total
+        return self.coverage.share_of(asked.focus, lambda w: w[:PREFIX] in present)
 
     def _focus_cosines(
         self, doc: str, paragraph: int, count: int, focus_vector: np.ndarray | None
