@@ -27,7 +27,7 @@ _PUBLIC = {
     "Citation": "rag.results",
     "Conversation": "rag.conversation",
     "RagError": "rag.errors",
-    "build_index": "rag.index",
+    "build_index": "rag.index_build",
 }
 __all__ = [
     "Answer",
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from rag.config import Settings
     from rag.conversation import Conversation
     from rag.errors import RagError
-    from rag.index import build_index
+    from rag.index_build import build_index
     from rag.pipeline import Pipeline
     from rag.results import Answer, Citation
 

@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from rag.index import build_index
+    from rag.index_build import build_index
 
     settings = settings_from(args)
     sources = args.paths or list(settings.sources)

@@ -1,5 +1,5 @@
 """Embeddings with sentence-transformers: the only module importing sentence_transformers (torch
-is imported here, and by rag.embedding_onnx only while exporting the model).
+is imported here, and by rag.embedding_onnx_export only while exporting the model).
 
 `Embedder` is the one-method interface the rest of the package relies on (`embed_batch` returns
 L2-normalised float32 rows). `SentenceTransformerEmbedder` runs a local model directory — by

@@ -1,5 +1,5 @@
-"""The index on disk: FAISS vectors, BM25, the parsed documents and a manifest — the only
-module that imports faiss.
+"""The index on disk, opened for answering: the `Index` class, whether the index is stale, and
+`ensure_index`, which (re)builds it through rag.index_build when it must.
 
 Layout under the index folder (`Settings.index_dir`):
 
@@ -12,22 +12,18 @@ Layout under the index folder (`Settings.index_dir`):
     builds/<stamp>/query_encoder/  ONNX export of the embedding model (see rag.embedding_onnx)
     builds/<stamp>/.rag-build      marker: this build is ours (see rag.index_folder)
 
-A build writes a fresh `builds/.tmp-*` folder, fsyncs it, and only then repoints `current`, so
-an interrupted build leaves the previous index untouched; a build that cannot export the query
-encoder never replaces an index that has one. What in the folder is ours, the lock, the swap and
-the cleanup (which never touches what rag did not make) live in rag.index_folder; the manifest
-and documents.json as data in rag.index_format; file hashes in rag.index_files. No pickle
-anywhere. Not handled: incremental updates (a changed source rebuilds everything).
+Opening checks every file against the manifest and the parts against each other, and raises
+`IndexUnreadable` for anything missing, changed or inconsistent. Not here: building (parsing,
+embedding, writing, the atomic swap: rag.index_build), the FAISS file itself (rag.vector_store),
+what in the folder is ours, the lock and the swap (rag.index_folder), the manifest and
+documents.json as data (rag.index_format), file hashes (rag.index_files). No pickle anywhere.
+Not handled: incremental updates (a changed source rebuilds everything).
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import hashlib
 import json
-import shutil
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,39 +32,19 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.documents import Document, Paragraph, load_documents
-from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
-from rag.index_files import check_files, record_files
-from rag.index_folder import (
-    build_lock,
-    check_ours,
-    current_path,
-    fsync_tree,
-    mark,
-    remove_leftovers,
-    remove_old_builds,
-    swap_current,
-)
-from rag.index_format import (
-    build_manifest,
-    document_from_json,
-    document_to_json,
-    read_manifest,
-)
-from rag.lexical import Bm25Index, build_bm25
+from rag.documents import Document, Paragraph
+from rag.errors import IndexUnreadable, SourceError, one_line
+from rag.index_files import check_files
+from rag.index_folder import current_path
+from rag.index_format import document_from_json, read_manifest
+from rag.lexical import Bm25Index
 from rag.passages import Unit, units_for
+from rag.vector_store import is_hnsw, read_vectors, set_ef_search
 
-HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 80
-# efSearch values tried in turn until the build-time recall@10 reaches the target. Retrieval asks
-# FAISS for 200 candidates, and HNSW then explores max(efSearch, 200) nodes anyway.
-HNSW_EF_STEPS = (64, 128, 256, 512, 1024, 2048)
-HNSW_RECALL_TARGET = 0.95  # recall@10 against exact search, measured at build time
-HNSW_RECALL_SAMPLE = 200  # queries in that measurement (see _tune_ef_search)
 Progress = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def no_progress(_: str) -> None:
     pass
 
 
@@ -153,8 +129,6 @@ def sources_of(settings: Settings) -> list[Path]:
 
 def open_index(settings: Settings) -> Index:
     """Load the current index; raises IndexUnreadable when any part is missing or corrupt."""
-    import faiss
-
     root = current_path(settings.index_dir)
     if not root.exists():
         raise IndexUnreadable(f"no index in {settings.index_dir}; run `rag index`")
@@ -164,21 +138,18 @@ def open_index(settings: Settings) -> Index:
     try:
         raw = json.loads((root / "documents.json").read_text(encoding="utf-8"))
         documents = [document_from_json(d) for d in raw]
-        vectors: Any = faiss.read_index(str(root / "vectors.faiss"))
+        vectors = read_vectors(root / "vectors.faiss")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, RecursionError) as exc:
         raise IndexUnreadable(
             f"index in {root} is unreadable ({one_line(exc, last=True)})"
         ) from None
-    # One question at a time is searched faster on one thread (measured: 2.2 ms against 4.9 ms
-    # at 31k vectors, and far worse when the CPU is busy); builds use `settings.threads`.
-    faiss.omp_set_num_threads(1)
-    if (manifest["faiss"]["type"] == "hnsw") != hasattr(vectors, "hnsw"):
+    if (manifest["faiss"]["type"] == "hnsw") != is_hnsw(vectors):
         raise IndexUnreadable(
             f"index in {root} is inconsistent: the manifest says {manifest['faiss']['type']}, "
             "the FAISS file is not"
         )
     if manifest["faiss"]["type"] == "hnsw":
-        vectors.hnsw.efSearch = int(manifest["faiss"]["ef_search"])
+        set_ef_search(vectors, int(manifest["faiss"]["ef_search"]))
     units = units_for(documents)
     if vectors.ntotal != len(units) or vectors.d != manifest["model"]["dim"]:
         raise IndexUnreadable(
@@ -193,8 +164,10 @@ def open_index(settings: Settings) -> Index:
     return Index(root, manifest, documents, units, lexical, vectors)
 
 
-def ensure_index(settings: Settings, progress: Progress = _quiet) -> Index:
+def ensure_index(settings: Settings, progress: Progress = no_progress) -> Index:
     """Open the index, first (re)building it when missing, stale or unreadable."""
+    from rag.index_build import build_index  # rag.index_build imports this module
+
     reason = stale_reason(settings)
     if reason is None:
         try:
@@ -204,191 +177,6 @@ def ensure_index(settings: Settings, progress: Progress = _quiet) -> Index:
     progress(f"building the index ({reason})…")
     build_index(settings, sources_of(settings), progress=progress, unless_fresh=True)
     return open_index(settings)
-
-
-# --- building --------------------------------------------------------------------------------
-
-
-def build_index(
-    settings: Settings,
-    sources: Sequence[Path],
-    *,
-    progress: Progress = _quiet,
-    embedder: Any = None,
-    unless_fresh: bool = False,
-) -> Path:
-    """Parse, embed and index `sources`; atomically make the result the current index.
-
-    With `unless_fresh`, a build that another process finished while this one waited for the
-    lock is used as it is (two `rag ask` on a fresh machine build once).
-    """
-    started = time.perf_counter()
-    max_bytes = settings.max_source_mb * 2**20
-    documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes)
-    units = units_for(documents)
-    builds = settings.index_dir / "builds"
-    check_ours(settings.index_dir)  # before any work: never build over what is not ours
-    try:
-        builds.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
-    with build_lock(settings.index_dir):
-        check_ours(settings.index_dir)
-        if unless_fresh and stale_reason(settings) is None:
-            with contextlib.suppress(IndexUnreadable):
-                open_index(settings)
-                return current_path(settings.index_dir).resolve()
-        progress(
-            f"indexing {len(documents)} document(s): {sum(len(d.paragraphs) for d in documents)}"
-            f" paragraphs, {len(units)} passages"
-        )
-        if embedder is None:
-            from rag.embedding import SentenceTransformerEmbedder
-
-            embedder = SentenceTransformerEmbedder.from_setting(
-                settings.embedding_model, threads=settings.threads
-            )
-        remove_leftovers(builds)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        tmp = builds / f".tmp-{stamp}"
-        try:
-            tmp.mkdir()
-            mark(tmp)
-        except OSError as exc:
-            raise IndexUnreadable(f"cannot write in {builds}: {exc.strerror}") from None
-        try:
-            vectors = embedder.embed_batch([u.search_text for u in units])
-            faiss_info = _write_vectors(vectors, tmp / "vectors.faiss", settings)
-            (tmp / "bm25").mkdir()
-            build_bm25([u.search_text for u in units], tmp / "bm25")
-            (tmp / "documents.json").write_text(
-                json.dumps([document_to_json(d) for d in documents], ensure_ascii=False),
-                encoding="utf-8",
-            )
-            encoder = _export_query_encoder(embedder, tmp / "query_encoder", settings, progress)
-            manifest = build_manifest(settings, embedder, documents, units, faiss_info, encoder)
-            manifest["build_seconds"] = round(time.perf_counter() - started, 3)
-            manifest["files"] = record_files(tmp)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            fsync_tree(tmp)  # on disk before it can become `current`
-            final = builds / stamp
-            tmp.rename(final)
-        except (OSError, RuntimeError) as exc:  # a full disk, a read-only folder (faiss: Runtime)
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise IndexUnreadable(
-                f"cannot build the index in {settings.index_dir} ({one_line(exc, last=True)}); "
-                "the current index, if any, is kept"
-            ) from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        swap_current(settings.index_dir, final)
-        remove_old_builds(builds, keep=final)
-    progress(f"index ready in {time.perf_counter() - started:.1f} s ({settings.index_dir})")
-    return final
-
-
-def _write_vectors(vectors: np.ndarray, path: Path, settings: Settings) -> dict[str, Any]:
-    """Write a flat index, or an HNSW one from `ann_min_vectors` on, with its measured recall."""
-    import faiss
-
-    faiss.omp_set_num_threads(settings.threads)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    n, dim = vectors.shape
-    info: dict[str, Any] = {"metric": "inner_product", "count": int(n)}
-    index: Any
-    if n >= settings.ann_min_vectors:
-        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        started = time.perf_counter()
-        index.add(vectors)
-        build_s = time.perf_counter() - started
-        ef_search, recall, sample = _tune_ef_search(index, vectors)
-        info.update(
-            type="hnsw",
-            m=HNSW_M,
-            ef_construction=HNSW_EF_CONSTRUCTION,
-            ef_search=ef_search,
-            recall_at_10=round(recall, 4),
-            recall_sample=sample,
-            recall_queries="midpoints of 2 corpus vectors",
-            recall_target=HNSW_RECALL_TARGET,
-            build_s=round(build_s, 3),
-        )
-    else:
-        index = faiss.IndexFlatIP(dim)
-        index.add(vectors)
-        info.update(type="flat")
-    faiss.write_index(index, str(path))
-    return info
-
-
-def _tune_ef_search(index: Any, vectors: np.ndarray) -> tuple[int, float, int]:
-    """Lowest efSearch of HNSW_EF_STEPS whose recall@10 against exact search reaches the target.
-
-    Queries are `HNSW_RECALL_SAMPLE` midpoints of two random corpus vectors (fixed seed),
-    renormalised: in the corpus's region of the space but between topics and in no passage, like
-    real questions. (Corpus vectors moved by random noise are easier, and overstate the recall
-    real questions get, so they are not used.) A returned vector counts as a hit when it scores
-    at least the 10th exact score: duplicate passages make ids ambiguous, scores are not.
-    Returns (efSearch, recall, sample size).
-    """
-    import faiss
-
-    rng = np.random.default_rng(0)
-    n, dim = vectors.shape
-    sample = min(HNSW_RECALL_SAMPLE, n)
-    queries = vectors[rng.integers(0, n, size=sample)] + vectors[rng.integers(0, n, size=sample)]
-    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-    exact = faiss.IndexFlatIP(dim)
-    exact.add(vectors)
-    k = min(10, n)
-    true_scores, _ = exact.search(queries, k)
-    floor = true_scores[:, -1:] - 1e-5
-    recall = 0.0
-    for ef_search in HNSW_EF_STEPS:
-        index.hnsw.efSearch = ef_search
-        scores, ids = index.search(queries, k)
-        recall = float(((scores >= floor) & (ids >= 0)).sum() / (sample * k))
-        if recall >= HNSW_RECALL_TARGET:
-            break
-    return ef_search, recall, sample
-
-
-def _export_query_encoder(
-    embedder: Any, out_dir: Path, settings: Settings, progress: Progress
-) -> dict[str, Any] | None:
-    model_dir = getattr(embedder, "model_dir", None)
-    if model_dir is None:
-        return None
-    from rag.embedding_onnx import export_query_encoder
-
-    progress("exporting the query encoder to ONNX…")
-    try:
-        return export_query_encoder(model_dir, out_dir, threads=settings.threads)
-    except (ModelError, OSError, RuntimeError) as exc:
-        shutil.rmtree(out_dir, ignore_errors=True)
-        why = one_line(exc, last=not isinstance(exc, ModelError))
-        if _current_has_encoder(settings):  # a complete index is never replaced by a lesser one
-            raise IndexUnreadable(
-                f"cannot export the query encoder ({why}); the current index is kept"
-            ) from None
-        progress(f"warning: no fast query encoder ({why}); queries will load sentence-transformers")
-        return None
-
-
-def _current_has_encoder(settings: Settings) -> bool:
-    try:
-        return bool(read_manifest(current_path(settings.index_dir)).get("query_encoder"))
-    except IndexUnreadable:
-        return False
-
-
-def _resolved(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except (OSError, RuntimeError) as exc:  # a symlink loop
-        raise SourceError(f"{path}: cannot be followed ({one_line(exc)})") from None
 
 
 def _sha256(data: bytes) -> str:

@@ -5,7 +5,8 @@ data, replaced) makes the index unreadable, so `rag` rebuilds it instead of answ
 Files up to SMALL_FILE_BYTES are hashed on every open (the article's index: about 70 KB, well
 under a millisecond); larger ones (the ONNX query encoder, the vectors of a big corpus) are
 checked by size on open, their hash being recorded once per build. Not here: what the files
-mean (rag.index, rag.lexical) or whether their contents make sense (checked when loaded).
+mean (rag.index, rag.vector_store, rag.lexical) or whether their contents make sense (checked
+when loaded).
 """
 
 from __future__ import annotations

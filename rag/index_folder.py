@@ -9,7 +9,7 @@ Nothing here deletes or overwrites what rag did not make: cleanup removes only m
 folders (or, from before the marker, folders holding our `manifest.json`), and `check_ours`
 refuses, in one line, an index folder whose `current` is a real folder or file, whose `builds`
 is a symlink or not a folder, or whose `builds/` holds folders that are not builds of ours.
-Files are fsynced before a build is swapped in. Not here: what a build contains (rag.index).
+Files are fsynced before a build is swapped in. Not here: what a build contains (rag.index_build).
 """
 
 from __future__ import annotations

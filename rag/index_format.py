@@ -3,7 +3,7 @@ parsed documents (documents.json), written at build time and read back, with che
 
 `read_manifest` refuses a manifest of another format or missing what loading needs;
 `document_from_json` refuses paragraph numbers that are not 1..n and sentence offsets outside
-their paragraph. Not here: FAISS and BM25 files (rag.index, rag.lexical), file hashes
+their paragraph. Not here: FAISS and BM25 files (rag.vector_store, rag.lexical), file hashes
 (rag.index_files) or the folder layout (rag.index_folder).
 """
 

@@ -176,7 +176,8 @@ def query_embedder(settings: Settings, index: Index, progress: Progress = _silen
     (once, a few seconds); sentence-transformers is the fallback when that fails too."""
     if settings.query_encoder == "onnx" and index.manifest.get("query_encoder"):
         from rag.embedding import resolve_model_dir
-        from rag.embedding_onnx import OnnxQueryEmbedder, export_query_encoder
+        from rag.embedding_onnx import OnnxQueryEmbedder
+        from rag.embedding_onnx_export import export_query_encoder
 
         folder = index.root / "query_encoder"
         name = index.manifest["model"]["name"]

@@ -18,7 +18,8 @@ import pytest
 
 from rag.citations import CheckedAnswer, check, names, split_claims
 from rag.config import Settings
-from rag.index import Index, build_index, open_index
+from rag.index import Index, open_index
+from rag.index_build import build_index
 from rag.results import ABSTENTION
 from rag.retrieval import Hit, Retrieval
 

@@ -22,9 +22,9 @@ from rag.embedding_onnx import (
     TOKENIZER_FILE,
     OnnxQueryEmbedder,
     edge_sha256,
-    export_query_encoder,
     verify_full,
 )
+from rag.embedding_onnx_export import export_query_encoder
 from rag.errors import ModelError
 
 # Every test here exports or loads the real MiniLM with torch (seconds each): the slow tier.

@@ -22,7 +22,8 @@ from rag.config import Settings
 from rag.errors import ModelError
 from rag.extractive import ExtractiveAnswerer
 from rag.generate import ANSWER_OVERRUN, GenerativeAnswerer, sane_rewrite
-from rag.index import Index, build_index
+from rag.index import Index
+from rag.index_build import build_index
 from rag.pipeline import Pipeline
 from rag.prompt import (
     TEMPLATE_ALLOWANCE,

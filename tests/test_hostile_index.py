@@ -18,7 +18,8 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import IndexUnreadable, SourceError
-from rag.index import build_index, current_path, open_index
+from rag.index import current_path, open_index
+from rag.index_build import build_index
 from rag.index_files import record_files
 from rag.index_folder import MARKER
 
@@ -112,7 +113,7 @@ class _ExportingEmbedder(FakeEmbedder):
 def test_a_failed_encoder_export_never_replaces_a_complete_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.embedding_onnx
+    import rag.embedding_onnx_export
 
     def exported(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
         out_dir.mkdir(parents=True)
@@ -123,9 +124,9 @@ def test_a_failed_encoder_export_never_replaces_a_complete_index(
         raise OSError(28, "No space left on device")
 
     index_dir = tmp_path / "p"
-    monkeypatch.setattr(rag.embedding_onnx, "export_query_encoder", exported)
+    monkeypatch.setattr(rag.embedding_onnx_export, "export_query_encoder", exported)
     complete = build(index_dir, _ExportingEmbedder())
-    monkeypatch.setattr(rag.embedding_onnx, "export_query_encoder", disk_full)
+    monkeypatch.setattr(rag.embedding_onnx_export, "export_query_encoder", disk_full)
     with pytest.raises(IndexUnreadable, match=r"No space left on device.*current index is kept"):
         build(index_dir, _ExportingEmbedder())
     assert current_path(index_dir).resolve() == complete.resolve()
@@ -254,7 +255,7 @@ def test_a_damaged_manifest_is_unreadable(tmp_path: Path, damage: str) -> None:
 def test_a_full_disk_during_a_build_is_one_error_and_keeps_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
-    import rag.index
+    import rag.index_build
 
     index_dir = tmp_path / "p"
     complete = build(index_dir)
@@ -262,7 +263,7 @@ def test_a_full_disk_during_a_build_is_one_error_and_keeps_the_index(
     def full(*args: Any, **kwargs: Any) -> None:
         raise failure
 
-    monkeypatch.setattr(rag.index, "build_bm25", full)
+    monkeypatch.setattr(rag.index_build, "build_bm25", full)
     with pytest.raises(IndexUnreadable, match=r"No space left on device.*current index"):
         build(index_dir)
     assert current_path(index_dir).resolve() == complete.resolve()
@@ -272,12 +273,12 @@ def test_a_full_disk_during_a_build_is_one_error_and_keeps_the_index(
 def test_an_unwritable_builds_folder_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.index
+    import rag.index_build
 
     def read_only(folder: Path) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(rag.index, "mark", read_only)
+    monkeypatch.setattr(rag.index_build, "mark", read_only)
     with pytest.raises(IndexUnreadable, match=r"cannot write in .*Permission denied"):
         build(tmp_path / "p")
 

@@ -24,11 +24,11 @@ HEAVY = (
     "scipy",
 )
 ADAPTERS = {
-    "torch": {"rag/embedding.py", "rag/embedding_onnx.py"},
+    "torch": {"rag/embedding.py", "rag/embedding_onnx_export.py"},
     "sentence_transformers": {"rag/embedding.py"},
-    "transformers": {"rag/embedding_onnx.py"},
+    "transformers": {"rag/embedding_onnx_export.py"},
     "onnxruntime": {"rag/embedding_onnx.py"},
-    "faiss": {"rag/index.py"},
+    "faiss": {"rag/vector_store.py"},
     "llama_cpp": {"rag/llm.py"},
     "gradio": set(),  # only ui/
     "bm25s": {"rag/lexical.py"},

@@ -12,7 +12,8 @@ import pytest
 from rag.config import Settings
 from rag.errors import IndexUnreadable, SourceError
 from rag.extractive import ExtractiveAnswerer
-from rag.index import build_index, current_path, open_index, stale_reason
+from rag.index import current_path, open_index, stale_reason
+from rag.index_build import build_index
 from rag.index_format import FORMAT_VERSION
 from rag.lexical import Bm25Index, tokenize
 from rag.retrieval import Retriever
