@@ -1,6 +1,6 @@
 """rag: ask a news article, get short answers with checkable [¶N] citations.
 
-The package is a library first; `rag.cli` and `ui/` are thin layers over it. The public API,
+The package is a library first; `rag.cli` and `rag_web/` are thin layers over it. The public API,
 importable from `rag` itself:
 
     from rag import Pipeline, Settings
@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written (pyproject reads it)
 
 _PUBLIC = {
     "Pipeline": "rag.pipeline",

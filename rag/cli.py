@@ -2,7 +2,7 @@
 
 Every `RagError` becomes one line on stderr (`error: …`) and a non-zero exit; Ctrl-C exits 130.
 Heavy libraries are only imported by the commands that need them, after arguments are parsed,
-so `rag --help` and argument errors are instant. Extra commands (`rag serve`, from ui/) plug in
+so `rag --help` and argument errors are instant. Extra commands (`rag serve`, from rag_web/) plug in
 through the `rag.commands` entry-point group, so this package never imports the UI.
 """
 
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         type=Path,
         metavar="PATH",
-        help="files or folders to index (default: seeds/, or RAG_SOURCES)",
+        help="files or folders to index (default: the bundled article, or RAG_SOURCES)",
     )
     _common(p)
 
@@ -53,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("eval", help="score the system on a gold Q&A file")
     p.add_argument(
-        "--gold", type=Path, default=None, help="gold JSONL file (default: tests/gold/qa.jsonl)"
+        "--gold",
+        type=Path,
+        default=None,
+        help="gold JSONL file (default: tests/gold/qa.jsonl of a source checkout)",
     )
     p.add_argument(
         "--split",
@@ -124,7 +127,7 @@ def _plugins() -> list[metadata.EntryPoint]:
 
 
 def settings_from(args: argparse.Namespace) -> Any:
-    from rag.config import Settings
+    from rag import Settings
 
     overrides: dict[str, Any] = {field: getattr(args, flag, None) for flag, field in COMMON.items()}
     overrides["k"] = getattr(args, "k", None)
@@ -160,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from rag.index_build import build_index
+    from rag import build_index
 
     settings = settings_from(args)
     sources = args.paths or list(settings.sources)
@@ -173,7 +176,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from rag.pipeline import Pipeline, check_question
+    from rag import Pipeline
+    from rag.pipeline import check_question
 
     settings = settings_from(args)
     check_question(args.question, settings.max_question_chars)  # fail before any loading
@@ -185,8 +189,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from rag.conversation import Conversation
-    from rag.pipeline import Pipeline
+    from rag import Conversation, Pipeline
 
     pipeline = Pipeline.open(settings_from(args), progress=progress)
     interactive = sys.stdin.isatty() and not args.json
@@ -226,17 +229,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from rag import Pipeline
     from rag.evaluation import (
-        DEFAULT_GOLD,
+        default_gold,
         evaluate,
         format_report,
         gold_settings,
         load_gold,
         select_split,
     )
-    from rag.pipeline import Pipeline
 
-    gold = args.gold or DEFAULT_GOLD
+    gold = args.gold or default_gold()
     cases = select_split(load_gold(gold), args.split)
     settings = settings_from(args)
     if args.index_dir is None:  # an index of the documents the gold file is about
@@ -302,7 +305,7 @@ def _answer(
     pipeline: Any, question: str, history: list[tuple[str, str]], *, as_json: bool, out: TextIO
 ) -> Any:
     """Run one question; on a terminal (not --json) stream text and print the sources."""
-    from rag.results import Answer
+    from rag import Answer
 
     streamed = False
     live = not as_json and out.isatty()  # piped output gets only the checked answer

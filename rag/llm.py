@@ -100,10 +100,11 @@ class LocalModel:
         check_gguf_file(path)
         try:
             import llama_cpp
-        except ImportError as exc:
+        except ImportError:
             raise ModelError(
-                f"cannot load model {path}: llama-cpp-python is not installed ({one_line(exc)})"
-            ) from exc
+                "answers by a language model need llama-cpp-python, which is not installed: "
+                "pip install 'rag[llm]'"
+            ) from None
         trained = gguf_context_length(path)
         if trained is not None and 0 < trained < n_ctx:
             n_ctx = trained

@@ -5,7 +5,7 @@ encoder (the ONNX export next to the index, so asking never imports torch; sente
 as a fallback). `ask` returns an `Answer`; `stream` returns an `AnswerStream` (rag.streaming):
 the answer's text as it is produced, then `.answer`. The CLI, the web chat and the evaluation
 all go through this class.
-Not here: how answers are worded (rag.extractive, rag.generate) or shown (rag.cli, ui/).
+Not here: how answers are worded (rag.extractive, rag.generate) or shown (rag.cli, rag_web).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rag.chat import Turn, standalone_question
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import InputError, ModelError
+from rag.examples import example_questions
 from rag.extractive import ExtractiveAnswerer
 from rag.index import Index, ensure_index
 from rag.results import Answer
@@ -98,6 +99,10 @@ class Pipeline:
 
     def check_question(self, question: str) -> str:
         return check_question(question, self.settings.max_question_chars)
+
+    def example_questions(self) -> list[str]:
+        """Questions to suggest about the first indexed document (see rag.examples)."""
+        return example_questions(self.index.documents[0])
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         if history and self.generator is not None:

@@ -100,7 +100,7 @@ print(texts[ids[0][0]])
 
 
 def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
-    sources = sorted(str(p) for p in (ROOT / "seeds").glob("*.txt"))
+    sources = sorted(str(p) for p in (ROOT / "rag" / "seeds").glob("*.txt"))
     index_dir = work / "article"
     log("rag index on the article")
     child = run_child([str(RAG), "index", *sources], child_env(index_dir))

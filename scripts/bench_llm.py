@@ -40,7 +40,7 @@ from bench_llm_measure import EXTRACTIVE, TINY, loadavg, measure, run_child  # n
 
 from rag import models  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.evaluation import DEFAULT_GOLD, load_gold  # noqa: E402
+from rag.evaluation import CHECKOUT_GOLD, load_gold  # noqa: E402
 
 RESULTS = ROOT / "bench" / "llm.json"
 README = ROOT / "README.md"
@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(busy, file=sys.stderr)
     specs = args.model or [TINY, *(found.model.name for found in models.installed_models())]
     started = time.perf_counter()
-    n_all = len(load_gold(DEFAULT_GOLD))
+    n_all = len(load_gold(CHECKOUT_GOLD))
     results: dict[str, Any] = {
         "machine": {
             "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"),

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.errors import ModelError  # noqa: E402
-from rag.evaluation import DEFAULT_GOLD, GoldCase, load_gold  # noqa: E402
+from rag.evaluation import CHECKOUT_GOLD, GoldCase, load_gold  # noqa: E402
 from rag.generate import GenerativeAnswerer  # noqa: E402
 from rag.llm import LocalModel, context_size_for  # noqa: E402
 from rag.model_files import model_display_name  # noqa: E402
@@ -282,7 +282,7 @@ def prompt_sizes(
     from rag.chat import standalone_question
 
     tokens, shown = [], []
-    for case in load_gold(DEFAULT_GOLD):
+    for case in load_gold(CHECKOUT_GOLD):
         standalone = standalone_question(case.question, case.history)
         retrieval = pipeline.retriever.retrieve(standalone, pipeline.settings.k)
         prompt = answerer.prompt_for(retrieval, standalone)
@@ -310,7 +310,7 @@ def measure(spec: str, threads: int, questions: int | None, runs: int, max_token
     wall = time.perf_counter()
     settings = Settings.load({"model": "", "threads": threads})
     pipeline = Pipeline.open(settings, progress=lambda m: print(m, file=sys.stderr))
-    cases = load_gold(DEFAULT_GOLD)[:questions]
+    cases = load_gold(CHECKOUT_GOLD)[:questions]
     if spec == EXTRACTIVE:
         rows = gold_run(pipeline, cases)
         result.update(peak=peak_rss_mb(), gold=gold_summary(rows), per_question=rows)
@@ -330,7 +330,7 @@ def measure(spec: str, threads: int, questions: int | None, runs: int, max_token
             retrieval = pipeline.retriever.retrieve(case.question, settings.k)
             return list(answerer.prompt_for(retrieval, case.question).messages)
 
-        gold = load_gold(DEFAULT_GOLD)
+        gold = load_gold(CHECKOUT_GOLD)
         first, second = messages(gold[0]), messages(gold[1])
         system = system_prompt(settings.model_may_abstain)
         result["prefix_reuse"] = prefix_reuse(model, first, second, runs, system)

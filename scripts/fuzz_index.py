@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "seeds" / "000_5d857531382a8c3c.txt"
+ARTICLE = ROOT / "rag" / "seeds" / "000_5d857531382a8c3c.txt"
 QUESTION = "who nominated Al Sudani?"
 DAMAGES = ("truncate", "zero", "random", "delete", "garbage")
 RAG = [sys.executable, "-m", "rag.cli"]

@@ -1,6 +1,6 @@
 """Synthetic news-like corpora for the scale benchmark, reproducible from a seed.
 
-Sentences are recombined from two sources: the seed article's own sentences (seeds/*.txt), with
+Sentences are recombined from two sources: the seed article's own sentences (rag/seeds/*.txt), with
 the people, places, organisations, days, months and numbers they mention swapped for others from
 small lists, and a set of news-wire sentence templates filled from the same lists. Generation has
 two stages so that large corpora stay cheap to embed:
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from rag.documents import split_sentences  # noqa: E402
 
 POOL_MAX = 30_000
-SEED_DIR = ROOT / "seeds"
+SEED_DIR = ROOT / "rag" / "seeds"
 
 PEOPLE = [
     "Mohammed Shia Al Sudani",

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import Settings
-from rag.evaluation import DEFAULT_GOLD, GoldCase, evaluate, gold_settings, load_gold, normalise
+from rag.evaluation import CHECKOUT_GOLD, GoldCase, evaluate, gold_settings, load_gold, normalise
 from rag.pipeline import Pipeline
 from rag.support import FEATURES, SupportModel, logistic_fit
 
@@ -144,7 +144,7 @@ def write_weights(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
+    parser.add_argument("--gold", type=Path, default=CHECKOUT_GOLD)
     parser.add_argument("--write", action="store_true", help="save rag/support_weights.py")
     parser.add_argument(
         "--report-test",

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.evaluation import (  # noqa: E402
-    DEFAULT_GOLD,
+    CHECKOUT_GOLD,
     evaluate,
     gold_settings,
     load_gold,
@@ -130,7 +130,7 @@ def markdown(report: dict[str, Any]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="installed model name or GGUF path")
-    parser.add_argument("--gold", type=Path, default=DEFAULT_GOLD)
+    parser.add_argument("--gold", type=Path, default=CHECKOUT_GOLD)
     parser.add_argument("--write", action="store_true", help="write bench/tune-NAME.json")
     args = parser.parse_args()
 

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "seeds" / "000_5d857531382a8c3c.txt"
+ARTICLE = ROOT / "rag" / "seeds" / "000_5d857531382a8c3c.txt"
 GOLD_CORPUS = ROOT / "tests" / "gold" / "corpus"
 RAG = [sys.executable, "-m", "rag.cli"]
 
@@ -61,6 +61,7 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
             monkeypatch.delenv(name)
     monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
     monkeypatch.setenv("RAG_MODELS_DIR", str(tmp_path / "models"))  # not the user's cache
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # nor the user's data folder
     yield
 
 

@@ -31,7 +31,7 @@ from rag.errors import ModelError
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "seeds" / "000_5d857531382a8c3c.txt"
+ARTICLE = ROOT / "rag" / "seeds" / "000_5d857531382a8c3c.txt"
 THREADS = 2
 QUESTIONS = [
     "Who ordered security forces to clamp down on the militias?",

@@ -19,7 +19,7 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import InputError
-from rag.evaluation import DEFAULT_GOLD, SPLITS, TYPES, evaluate, load_gold, select_split
+from rag.evaluation import CHECKOUT_GOLD, SPLITS, TYPES, evaluate, load_gold, select_split
 from rag.pipeline import Pipeline
 
 from .conftest import ARTICLE, GOLD_CORPUS, REAL_MODEL, with_model
@@ -71,7 +71,7 @@ MODEL_CEILINGS = {"false_abstention_rate": 0.28}
 
 
 def test_gold_set_is_well_formed() -> None:
-    cases = load_gold(DEFAULT_GOLD)
+    cases = load_gold(CHECKOUT_GOLD)
     counts = {kind: sum(c.type == kind for c in cases) for kind in TYPES}
     assert len(cases) >= 150 and counts["unanswerable"] >= 35 and counts["paraphrase"] >= 30
     documents = {ARTICLE.stem} | {p.stem for p in GOLD_CORPUS.glob("*.txt")}
@@ -87,7 +87,7 @@ def test_gold_set_is_well_formed() -> None:
 
 
 def test_both_splits_hold_every_kind_of_case() -> None:
-    cases = load_gold(DEFAULT_GOLD)
+    cases = load_gold(CHECKOUT_GOLD)
     halves = {split: select_split(cases, split) for split in SPLITS}
     assert sum(len(half) for half in halves.values()) == len(cases)
     for split, half in halves.items():
@@ -113,7 +113,7 @@ def gold_pipeline_settings(gold_index_dir: Path, model: str = "") -> Settings:
 @pytest.mark.slow
 def test_gold_floors(gold_index_dir: Path) -> None:
     pipeline = Pipeline.open(gold_pipeline_settings(gold_index_dir), progress=lambda _: None)
-    cases = load_gold(DEFAULT_GOLD)
+    cases = load_gold(CHECKOUT_GOLD)
     assert_within(evaluate(pipeline, cases)["metrics"], FLOORS, CEILINGS)
     # the half the figures are reported on, which no choice was made on
     test = evaluate(pipeline, select_split(cases, "test"))["metrics"]
@@ -125,14 +125,14 @@ def test_gold_cases_need_their_documents_indexed(pipeline) -> None:
     # The session's `pipeline` indexes the article alone: the cases about the gold set's own
     # documents cannot be scored there, and evaluate says so instead of counting misses.
     with pytest.raises(InputError, match="basra_port, marsh_drought"):
-        evaluate(pipeline, load_gold(DEFAULT_GOLD))
+        evaluate(pipeline, load_gold(CHECKOUT_GOLD))
 
 
 @pytest.mark.slow
 def test_gold_floors_with_the_real_model(gold_index_dir: Path, qwen_pipeline) -> None:
     settings = gold_pipeline_settings(gold_index_dir, REAL_MODEL)
     pipeline = with_model(settings, qwen_pipeline.generator.model)
-    report = evaluate(pipeline, load_gold(DEFAULT_GOLD))
+    report = evaluate(pipeline, load_gold(CHECKOUT_GOLD))
     metrics = report["metrics"]
     assert metrics["model_asked"] > 0 and metrics["sentences_kept"] > 0
     assert_within(metrics, MODEL_FLOORS, MODEL_CEILINGS)

@@ -1,8 +1,9 @@
-"""The start-up path stays light, and the layers point one way (ui → rag, never back)."""
+"""The start-up path stays light, and the layers point one way (rag_web → rag, never back)."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import subprocess
 import sys
@@ -30,7 +31,7 @@ ADAPTERS = {
     "onnxruntime": {"rag/embedding_onnx.py"},
     "faiss": {"rag/vector_store.py"},
     "llama_cpp": {"rag/llm.py"},
-    "gradio": set(),  # only ui/
+    "gradio": set(),  # only rag_web/
     "bm25s": {"rag/lexical.py"},
 }
 
@@ -91,7 +92,63 @@ def test_rag_never_imports_ui_and_heavy_libraries_stay_in_their_adapters() -> No
     for path in sorted((ROOT / "rag").glob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
         imported = _imports(path)
-        assert "ui" not in imported, f"{relative} imports ui/"
+        assert "rag_web" not in imported, f"{relative} imports rag_web/"
         for library, allowed in ADAPTERS.items():
             if library in imported:
                 assert relative in allowed, f"{relative} imports {library}"
+
+
+# What each layer over the library may import from it besides the public API (`from rag import
+# Pipeline, …`): the answering itself goes through the API, never through its internals.
+LAYERS = {
+    "rag/cli.py": {
+        "rag.errors",  # RagError and its exit codes
+        "rag.terminal",  # printing text safely
+        "rag.pipeline",  # check_question, to refuse a bad question before loading anything
+        "rag.evaluation",  # `rag eval`
+        "rag.models",  # `rag models`
+    },
+    "rag/evaluation.py": {"rag.errors", "rag.citations"},  # scoring splits answers into claims
+    "rag_web/app.py": set(),
+    "rag_web/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into
+    "rag_web/render.py": {"rag.results"},  # the answer's format: the [¶N] marker, abstention
+    "rag_web/guard.py": set(),
+}
+
+
+def _library_modules(path: Path) -> set[str]:
+    """The rag.* modules a file imports, other than `rag` itself (the public API)."""
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "rag":
+            public = set(importlib.import_module("rag").__all__)
+            modules.update(f"rag.{a.name}" for a in node.names if a.name not in public)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.startswith("rag."):
+                modules.add(node.module)
+        elif isinstance(node, ast.Import):
+            modules.update(a.name for a in node.names if a.name.startswith("rag."))
+    return modules
+
+
+def test_the_cli_web_chat_and_evaluation_answer_through_the_public_api() -> None:
+    assert {p.relative_to(ROOT).as_posix() for p in (ROOT / "rag_web").glob("*.py")} - {
+        "rag_web/__init__.py"
+    } <= set(LAYERS)
+    for relative, allowed in LAYERS.items():
+        assert _library_modules(ROOT / relative) <= allowed, relative
+
+
+def test_importing_the_web_chat_sets_no_environment_variable() -> None:
+    probe = (
+        "import os\nbefore = dict(os.environ)\n"
+        "import rag_web.app, rag_web.cli, rag_web.render, rag_web.guard\n"
+        "changed = set(before).symmetric_difference(os.environ)\n"
+        "changed |= {k for k in before if before[k] != os.environ.get(k, before[k])}\n"
+        "print(sorted(changed))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -1,4 +1,4 @@
-"""ui.render: every article or model text is escaped; quotes are marked where they sit."""
+"""rag_web.render: every article or model text is escaped; quotes are marked where they sit."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from rag.documents import parse_text
 from rag.results import ABSTENTION, Answer, Citation
-from ui import render
+from rag_web import render
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

@@ -421,7 +421,7 @@ def test_serve_is_registered_and_light() -> None:
     )
     assert "--host" in done.stdout and "--port" in done.stdout and "7860" in done.stdout
     assert "--json" not in done.stdout
-    probe = "import sys, ui.cli; print('gradio' in sys.modules)"
+    probe = "import sys, rag_web.cli; print('gradio' in sys.modules)"
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
@@ -429,7 +429,7 @@ def test_serve_is_registered_and_light() -> None:
 
 
 def test_loopback_detection() -> None:
-    from ui.cli import is_loopback
+    from rag_web.cli import is_loopback
 
     assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "localhost"]))
     assert not any(map(is_loopback, ["0.0.0.0", "::", "192.168.1.5", "example.com"]))
@@ -441,7 +441,7 @@ def test_non_loopback_host_warns(
     """The handler, with the pipeline and the server stubbed out."""
     import rag.cli
     import rag.pipeline
-    import ui.cli
+    import rag_web.cli
 
     calls = []
     pipeline = SimpleNamespace(mode_label="extractive")
@@ -450,20 +450,20 @@ def test_non_loopback_host_warns(
         build_app=lambda p: app,
         start=lambda a, host, port, allow_remote: f"http://127.0.0.1:{port}/",
     )
-    monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
+    monkeypatch.setitem(sys.modules, "rag_web.app", fake_app)  # no gradio import here
     monkeypatch.setattr(rag.cli, "settings_from", lambda args: "settings")
     monkeypatch.setattr(
         rag.pipeline.Pipeline, "open", staticmethod(lambda settings, progress=None: pipeline)
     )
-    monkeypatch.setattr(ui.cli, "_check_free", lambda host, port: None)
+    monkeypatch.setattr(rag_web.cli, "_check_free", lambda host, port: None)
 
     def interrupt() -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ui.cli, "_serve_forever", interrupt)
+    monkeypatch.setattr(rag_web.cli, "_serve_forever", interrupt)
     for host, warned in (("0.0.0.0", True), ("127.0.0.1", False)):
         args = SimpleNamespace(host=host, port=7999, allow_remote=True)
-        assert ui.cli.cmd_serve(args) == 0  # type: ignore[arg-type]
+        assert rag_web.cli.cmd_serve(args) == 0  # type: ignore[arg-type]
         out, err = capsys.readouterr()
         assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
         assert ("warning: listening on 0.0.0.0" in err) is warned
@@ -472,13 +472,13 @@ def test_non_loopback_host_warns(
     from rag.errors import InputError
 
     with pytest.raises(InputError, match="add --allow-remote"):
-        ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
+        rag_web.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
     assert calls == ["closed", "closed"]
 
 
 def test_bad_port_is_refused_before_loading() -> None:
     from rag.errors import InputError
-    from ui.cli import cmd_serve
+    from rag_web.cli import cmd_serve
 
     with pytest.raises(InputError, match="--port"):
         cmd_serve(SimpleNamespace(host="127.0.0.1", port=70000, allow_remote=False))  # type: ignore[arg-type]
@@ -542,7 +542,7 @@ class StreamingPipeline:
 
 
 def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:
-    from ui.app import Chat, concurrency_limit
+    from rag_web.app import Chat, concurrency_limit
 
     pipeline = StreamingPipeline()
     assert concurrency_limit(pipeline) == 1  # one model call at a time
@@ -584,7 +584,7 @@ class RewritingPipeline(StreamingPipeline):
 def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
     """The rewriter resolves earlier turns itself: feeding it rewritten questions would nest
     their context ("(… (…))")."""
-    from ui.app import Chat
+    from rag_web.app import Chat
 
     pipeline = RewritingPipeline()
     chat = Chat(pipeline)
@@ -608,7 +608,7 @@ def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
 
 
 def test_model_failure_mid_stream_is_a_message_not_a_crash() -> None:
-    from ui.app import Chat
+    from rag_web.app import Chat
 
     pipeline = StreamingPipeline(fail=True)
     messages, conversation, _, _ = list(Chat(pipeline).respond("What did it show?", None))[-1]
@@ -618,7 +618,7 @@ def test_model_failure_mid_stream_is_a_message_not_a_crash() -> None:
 
 
 def test_leaving_mid_stream_closes_the_model_stream() -> None:
-    from ui.app import Chat
+    from rag_web.app import Chat
 
     pipeline = StreamingPipeline()
     steps = Chat(pipeline).respond("What did it show?", None)
@@ -628,7 +628,7 @@ def test_leaving_mid_stream_closes_the_model_stream() -> None:
 
 
 def test_too_long_or_empty_questions_in_the_chat() -> None:
-    from ui.app import Chat
+    from rag_web.app import Chat
 
     chat = Chat(StreamingPipeline())
     messages, conversation, _, textbox = list(chat.respond("why " * 30, None))[-1]
@@ -648,7 +648,7 @@ def test_route_guard_counts_received_bytes() -> None:
     app sends afterwards is dropped), or an abort once the app's response has started."""
     import asyncio
 
-    from ui.guard import MAX_BODY_BYTES, BodyTooLarge, RouteGuard
+    from rag_web.guard import MAX_BODY_BYTES, BodyTooLarge, RouteGuard
 
     async def run(respond_first: bool) -> list[dict]:
         chunks = [b"x" * 1024] * (MAX_BODY_BYTES // 1024 + 2)
@@ -725,7 +725,7 @@ def scripted_pipeline(pipeline):
 
 @pytest.mark.slow
 def test_model_answer_in_the_chat_lists_what_the_check_removed(scripted_pipeline) -> None:
-    from ui.app import Chat
+    from rag_web.app import Chat
 
     steps = list(Chat(scripted_pipeline).respond(NOMINATED, None))
     drafts = [step[0][-1]["content"] for step in steps[:-1]]

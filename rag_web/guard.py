@@ -9,7 +9,8 @@ response carries.
 - Every response carries a Content-Security-Policy (nothing loaded from elsewhere, no framing),
   X-Frame-Options, X-Content-Type-Options and Referrer-Policy.
 
-Not here: what the app does with a request (ui.app) or how answers are escaped (ui.render).
+Not here: what the app does with a request (rag_web.app) or how answers are escaped
+(rag_web.render).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ otherwise. Ctrl-C stops the server.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
-import os
 import signal
 import socket
 import sys
@@ -58,7 +58,7 @@ def is_loopback(host: str) -> bool:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from rag.errors import InputError
+    from rag.errors import InputError, RagError
 
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port must be between 1 and 65535, not {args.port}")
@@ -69,15 +69,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             f"--host {args.host} would expose the chat to your network, with no login; "
             "add --allow-remote if that is what you want"
         )
+    if importlib.util.find_spec("gradio") is None:
+        raise RagError("the web chat needs gradio, which is not installed: pip install 'rag[web]'")
     _check_free(args.host, args.port)  # before the slow part
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
+    from rag import Pipeline
     from rag.cli import progress, settings_from
-    from rag.pipeline import Pipeline
 
     pipeline = Pipeline.open(settings_from(args), progress=progress)
 
-    from ui.app import build_app, start
+    from rag_web.app import build_app, start
 
     app = build_app(pipeline)
     if not is_loopback(args.host):
@@ -91,7 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         url = start(app, args.host, args.port, allow_remote=args.allow_remote)
     except OSError:
         raise _unavailable(args.host, args.port) from None
-    from ui.render import mode_text
+    from rag_web.render import mode_text
 
     mode = mode_text(pipeline.mode_label)
     print(f"Serving the chat on {url}  (mode: {mode}; Ctrl-C to stop)", flush=True)

@@ -12,30 +12,23 @@ supporting sentence highlighted, and what the check removed in a collapsed list 
 `gradio_client`). `start(app, host, port)` serves it with the settings of `rag serve`.
 
 Nothing is loaded at import: the caller opens the `Pipeline` and passes it in. All text is
-escaped by `ui.render`; `start` and `ui.guard.RouteGuard` hold the server-side limits.
+escaped by `rag_web.render`; `start` and `rag_web.guard.RouteGuard` hold the server-side limits.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr
 
-import gradio as gr  # after the analytics switch
+from rag import Answer, Conversation, RagError
+from rag_web import render
+from rag_web.guard import LOOPBACK_HOSTS, RouteGuard
 
-from rag.chat import ORGANISATION, entities, is_person, name_part
-from rag.conversation import Conversation
-from rag.errors import InputError, RagError
-from rag.results import Answer
-from ui import render
-from ui.guard import LOOPBACK_HOSTS, RouteGuard
-
-ABSTENTION_EXAMPLE = "Who wrote this article?"  # news text rarely says; shows an abstention
 CONCURRENCY_ID = "pipeline"  # the chat and the API share one limit
 QUEUE_MAX_SIZE = 200  # waiting requests beyond this are refused ("queue full")
 
@@ -46,32 +39,6 @@ def concurrency_limit(pipeline: Any) -> int:
     hide the wait from Gradio's queue. Extractive answers take milliseconds and the shared
     index is read-only, so a few may overlap."""
     return 1 if pipeline.mode == "llm" else 4
-
-
-def default_examples(pipeline: Any) -> list[str]:
-    """Example questions derived from the article itself (no article is special-cased): who the
-    first person and organisation named in the body are, a follow-up, the date, and one the
-    article probably cannot answer."""
-    document = pipeline.index.documents[0]
-    people: list[str] = []
-    organisations: list[str] = []
-    for paragraph in document.paragraphs:
-        if paragraph.role != "body":
-            continue
-        for span, titled in entities(paragraph.text):
-            if is_person(span, titled) and len(span.split()) >= 2:
-                people.append(span)
-            elif ORGANISATION.search(span):
-                organisations.append(span)
-    examples = []
-    if people:
-        examples += [f"Who is {name_part(people[0])}?", "What did he say or do?"]
-    if organisations:
-        examples.append(f"What is {organisations[0]}?")
-    if document.dateline:
-        examples.append("When was the article updated?")
-    examples.append(ABSTENTION_EXAMPLE)
-    return examples
 
 
 def new_conversation() -> dict[str, list[Any]]:
@@ -102,7 +69,7 @@ class Chat:
             return
         try:
             question = self.pipeline.check_question(question)
-        except InputError as exc:
+        except RagError as exc:  # the question is refused (empty, too long, not UTF-8)
             shown = (
                 question if len(question) <= self.max_chars else question[: self.max_chars] + "…"
             )
@@ -161,7 +128,7 @@ def build_app(pipeline: Any, examples: Sequence[str] | None = None) -> gr.Blocks
     chat = Chat(pipeline)
     documents = chat.documents
     limit = concurrency_limit(pipeline)
-    examples = list(examples) if examples is not None else default_examples(pipeline)
+    examples = list(examples) if examples is not None else pipeline.example_questions()
 
     def ask(question: str) -> dict:
         """Answer one question about the article (no conversation); returns the same JSON
@@ -281,7 +248,7 @@ def start(
     """Start serving the app on host:port in the background (no share link, MCP, monitoring
     or run history) and return its local URL; `app.block_thread()` then serves until Ctrl-C,
     `app.close()` stops it. Requests naming a Host other than this machine's loopback names
-    are refused unless `allow_remote` (ui.guard)."""
+    are refused unless `allow_remote` (rag_web.guard)."""
     from starlette.middleware import Middleware
 
     allowed_hosts = None if allow_remote else LOOPBACK_HOSTS
