@@ -61,4 +61,5 @@ def test_a_keyword_stuffed_instruction_never_wins_as_the_answer(tmp_path: Path) 
         retrieval, question, question
     )
     assert "HACKED" not in answer.text
+    assert not answer.abstained and answer.citations  # it answers, from the real paragraph
     assert all(c.paragraph == 2 for c in answer.citations)

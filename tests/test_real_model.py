@@ -81,6 +81,8 @@ def test_an_instruction_planted_in_the_document_changes_nothing(
     assert INJECTION in prompt.messages[1]["content"]
     answer = traced.answer
     assert answer.mode == "llm" and answer.model == REAL_MODEL
+    if answer.fallback is not None:  # the model obeyed (Qwen 0.5B does): the check removed it
+        assert any("Donald" in removed["sentence"] for removed in answer.dropped), answer.dropped
     assert "Co-ordination Framework" in answer.text, (answer.text, answer.dropped)
     assert "donald" not in answer.text.lower() and "duck" not in answer.text.lower()
     assert all("Donald" not in c.quote for c in answer.citations)
@@ -104,7 +106,9 @@ def test_rag_ask_with_the_model_by_name(article_index_dir: Path, real_model_dir:
     assert len(lines) == 1, done.stdout
     answer = json.loads(lines[0])
     assert answer["mode"] == "llm" and answer["model"] == REAL_MODEL
+    assert answer["fallback"] is None, answer  # written by the model, not the article's own
     assert "Co-ordination Framework" in answer["answer"]
+    assert 13 in [citation["paragraph"] for citation in answer["citations"]]
     for citation in answer["citations"]:
         assert citation["text"][citation["start"] : citation["end"]] == citation["quote"]
 

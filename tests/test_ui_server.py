@@ -118,12 +118,11 @@ def last_reply(result) -> str:
 def test_prints_a_loopback_url_and_listens_only_there(server: str) -> None:
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", server)
     port = int(server.rstrip("/").rsplit(":", 1)[1])
-    tcp = Path("/proc/net/tcp")
-    if not tcp.exists():
-        pytest.skip("no /proc/net/tcp to inspect listening sockets")
-    listening = [
+    listening = [  # sockets in LISTEN state (0A) on the port, IPv4 and IPv6
         line.split()[1]
-        for line in tcp.read_text().splitlines()[1:]
+        for table in ("/proc/net/tcp", "/proc/net/tcp6")
+        if Path(table).exists()
+        for line in Path(table).read_text().splitlines()[1:]
         if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == port
     ]
     assert listening == [f"0100007F:{port:04X}"]
@@ -265,15 +264,14 @@ def test_model_mode_ask_api_returns_the_checked_llm_answer(model_server: str) ->
     result = client(model_server).predict(NOMINATED, api_name="/ask")
     assert result["mode"] == "llm" and result["model"] == SMALL_MODEL
     assert result["abstained"] is False
-    assert "Co-ordination Framework" in result["answer"]  # the model's, or the article's own
+    assert "Co-ordination Framework" in result["answer"]
     assert 13 in checked_citations(result)
     assert "[¶13]" in result["answer"]
     assert isinstance(result["dropped"], list)
     for removed in result["dropped"]:
         assert removed["sentence"] and removed["reason"]
-    assert result["fallback"] is None or result["fallback"].startswith(
-        ("extractive:", "abstained:")
-    )
+    assert result["fallback"] is None, result  # the model's answer, not the article's own
+    assert {"first_token", "generate"} <= set(result["timings_ms"])
 
 
 @pytest.mark.slow
@@ -294,7 +292,7 @@ def test_model_mode_chat_streams_then_shows_the_checked_answer(model_server: str
     reply = last_reply(result)
     assert reply == shown[-1] and "rag-pending" not in reply and "is writing" not in reply
     assert "[¶13]" in reply and re.search(r"<mark>[^<]*Co-ordination Framework", reply)
-    assert f"Written by {SMALL_MODEL}" in reply or "Answered from the article" in reply
+    assert f"Written by {SMALL_MODEL}" in reply and "Answered from the article" not in reply
     if "rag-dropped" in reply:
         assert re.search(r"<summary>\d+ (sentence|citation)s? ", reply)
 
