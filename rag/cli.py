@@ -15,11 +15,11 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from rag import __version__
 from rag.errors import RagError
-from rag.terminal import for_terminal
+from rag.terminal import answer_on_terminal, for_terminal
 
 # Flag name -> settings field, for the options every command shares.
 COMMON = {"index_dir": "index_dir", "threads": "threads", "embedding_model": "embedding_model"}
@@ -91,7 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--index-dir", type=Path, default=None, help="index folder (RAG_INDEX_DIR)")
+    p.add_argument(
+        "--index-dir",
+        type=Path,
+        default=None,
+        help="index folder (RAG_INDEX_DIR; default: rag/index in your data folder, "
+        "~/.local/share on Linux)",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads (RAG_THREADS)")
     p.add_argument(
         "--embedding-model",
@@ -182,7 +188,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     check_question(args.question, settings.max_question_chars)  # fail before any loading
     pipeline = Pipeline.open(settings, progress=progress)
-    answer = _answer(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
+    answer = answer_on_terminal(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     return 0
@@ -212,7 +218,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not interactive and not args.json:  # a readable transcript when piped
             print(f"> {for_terminal(line.strip())}", flush=True)
         try:
-            answer = _answer(pipeline, line, conversation.turns, as_json=args.json, out=sys.stdout)
+            answer = answer_on_terminal(
+                pipeline, line, conversation.turns, as_json=args.json, out=sys.stdout
+            )
         except RagError as exc:  # one bad line does not end the conversation
             if args.json:
                 error = {"question": for_terminal(line.strip()), "error": str(exc)}
@@ -230,14 +238,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from rag import Pipeline
-    from rag.evaluation import (
-        default_gold,
-        evaluate,
-        format_report,
-        gold_settings,
-        load_gold,
-        select_split,
-    )
+    from rag.evaluation import evaluate, format_report
+    from rag.gold import default_gold, gold_settings, load_gold, select_split
 
     gold = args.gold or default_gold()
     cases = select_split(load_gold(gold), args.split)
@@ -296,63 +298,6 @@ HANDLERS = {
     "eval": cmd_eval,
     "models": cmd_models,
 }
-
-
-# --- printing answers ------------------------------------------------------------------------
-
-
-def _answer(
-    pipeline: Any, question: str, history: list[tuple[str, str]], *, as_json: bool, out: TextIO
-) -> Any:
-    """Run one question; on a terminal (not --json) stream text and print the sources."""
-    from rag import Answer
-
-    streamed = False
-    live = not as_json and out.isatty()  # piped output gets only the checked answer
-    answer: Answer | None = None
-    stream = pipeline.stream(question, history)
-    for piece in stream:
-        if live:
-            out.write(for_terminal(piece))
-            out.flush()
-            streamed = True
-    answer = stream.answer
-    if not as_json:
-        _print_answer(answer, pipeline, out, streamed=streamed)
-    return answer
-
-
-def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) -> None:
-    bold = out.isatty() and os.environ.get("NO_COLOR") is None
-
-    def write(text: str) -> None:
-        out.write(for_terminal(text))
-
-    if answer.standalone_question != answer.question:
-        write(f"(understood as: {answer.standalone_question})\n")
-    if streamed:
-        write("\n")
-        if answer.fallback or answer.dropped:
-            write(f"checked answer: {answer.text}\n")
-    else:
-        write(answer.text + "\n")
-    if answer.fallback:
-        print(f"notice: {for_terminal(answer.fallback)}", file=sys.stderr)
-    multi = pipeline.index.multi_doc
-    for citation in answer.citations:
-        before, quoted, after = (for_terminal(t) for t in _split(citation))
-        quote = f"\033[1m{quoted}\033[0m" if bold else f"»{quoted}«"
-        out.write(f"\n{for_terminal(citation.marker(multi))} {before}{quote}{after}\n")
-    closest = getattr(answer, "closest", None)
-    if closest is not None:  # a pointer for the reader, not evidence
-        write(f"\nclosest, not an answer: {closest.marker(multi)} {closest.quote}\n")
-    out.flush()
-
-
-def _split(citation: Any) -> tuple[str, str, str]:
-    """A cited paragraph as (before the quote, the quote, after it)."""
-    text, start, end = citation.text, citation.start, citation.end
-    return text[:start], text[start:end], text[end:]
 
 
 if __name__ == "__main__":

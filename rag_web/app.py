@@ -21,6 +21,7 @@ import contextlib
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -271,7 +272,7 @@ def start(
         prevent_thread_lock=True,
         app_kwargs={"middleware": [Middleware(RouteGuard, allowed_hosts=allowed_hosts)]},
         theme=theme(),
-        css=render.CSS,
+        css=(Path(__file__).parent / "style.css").read_text(encoding="utf-8"),
     )
     return f"http://{_url_host(host)}:{app.server_port}/"
 

@@ -40,7 +40,7 @@ from bench_llm_measure import EXTRACTIVE, TINY, loadavg, measure, run_child  # n
 
 from rag import models  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.evaluation import CHECKOUT_GOLD, load_gold  # noqa: E402
+from rag.gold import CHECKOUT_GOLD, load_gold  # noqa: E402
 
 RESULTS = ROOT / "bench" / "llm.json"
 README = ROOT / "README.md"

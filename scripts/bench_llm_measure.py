@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
 from rag.errors import ModelError  # noqa: E402
-from rag.evaluation import CHECKOUT_GOLD, GoldCase, load_gold  # noqa: E402
 from rag.generate import GenerativeAnswerer  # noqa: E402
+from rag.gold import CHECKOUT_GOLD, GoldCase, load_gold  # noqa: E402
 from rag.llm import LocalModel, context_size_for  # noqa: E402
 from rag.model_files import model_display_name  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from rag.config import Settings
-from rag.evaluation import CHECKOUT_GOLD, GoldCase, evaluate, gold_settings, load_gold, normalise
+from rag.evaluation import evaluate, normalise
+from rag.gold import CHECKOUT_GOLD, GoldCase, gold_settings, load_gold
 from rag.pipeline import Pipeline
 from rag.support import FEATURES, SupportModel, logistic_fit
 

@@ -27,14 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.evaluation import (  # noqa: E402
-    CHECKOUT_GOLD,
-    evaluate,
-    gold_settings,
-    load_gold,
-    select_split,
-)
+from rag.evaluation import evaluate  # noqa: E402
 from rag.generate import GenerativeAnswerer  # noqa: E402
+from rag.gold import CHECKOUT_GOLD, gold_settings, load_gold, select_split  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
 THRESHOLDS = [round(0.20 + 0.02 * i, 2) for i in range(26)]  # 0.20 … 0.70

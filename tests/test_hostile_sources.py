@@ -17,7 +17,7 @@ import pytest
 from rag.config import Settings
 from rag.documents import split_sentences
 from rag.errors import InputError, SourceError
-from rag.evaluation import load_gold
+from rag.gold import load_gold
 from rag.index_build import build_index
 
 from .conftest import ROOT, FakeEmbedder

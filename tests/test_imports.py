@@ -106,9 +106,10 @@ LAYERS = {
         "rag.terminal",  # printing text safely
         "rag.pipeline",  # check_question, to refuse a bad question before loading anything
         "rag.evaluation",  # `rag eval`
+        "rag.gold",  # ... and the gold file it scores
         "rag.models",  # `rag models`
     },
-    "rag/evaluation.py": {"rag.errors", "rag.citations"},  # scoring splits answers into claims
+    "rag/evaluation.py": {"rag.errors", "rag.gold", "rag.citations"},  # claims, for scoring
     "rag_web/app.py": set(),
     "rag_web/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into
     "rag_web/render.py": {"rag.results"},  # the answer's format: the [¶N] marker, abstention

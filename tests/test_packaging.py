@@ -80,7 +80,7 @@ def test_the_version_is_written_once() -> None:
 def test_the_wheel_ships_the_article_and_no_checkout_files(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "rag/seeds/000_5d857531382a8c3c.txt" in names
-    assert {"rag/py.typed", "rag_web/py.typed"} <= set(names)
+    assert {"rag/py.typed", "rag_web/py.typed", "rag_web/style.css"} <= set(names)
     assert any(n.endswith("/licenses/LICENSE") for n in names)
     tops = {n.split("/")[0] for n in names if not n.startswith("rag-")}
     assert tops == {"rag", "rag_web"}  # no `ui`, no tests, scripts or index
