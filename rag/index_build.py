@@ -85,10 +85,10 @@ def build_index(
         tmp = builds / f".tmp-{stamp}"
         try:
             tmp.mkdir()
-            mark(tmp)
         except OSError as exc:
             raise IndexUnreadable(f"cannot write in {builds}: {exc.strerror}") from None
-        try:
+        try:  # from here on, a failure or an interruption removes the unfinished build
+            mark(tmp)
             vectors = embedder.embed_batch([u.search_text for u in units])
             faiss_info = write_vectors(
                 vectors,

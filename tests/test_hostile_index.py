@@ -279,8 +279,9 @@ def test_an_unwritable_builds_folder_is_one_error(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(rag.index_build, "mark", read_only)
-    with pytest.raises(IndexUnreadable, match=r"cannot write in .*Permission denied"):
+    with pytest.raises(IndexUnreadable, match=r"cannot build the index in .*Permission denied"):
         build(tmp_path / "p")
+    assert not list((tmp_path / "p" / "builds").iterdir())  # the unfinished build is removed
 
 
 def test_a_source_whose_name_is_not_utf8_is_refused_before_embedding(tmp_path: Path) -> None:
