@@ -54,6 +54,33 @@ class FakeEmbedder:
         return out / np.where(norms == 0, 1, norms)
 
 
+# Written by scripts/setup in the venv it sets up: what it installed.
+SETUP_RECORD = Path(sys.prefix) / "rag-setup.txt"
+
+
+def fully_set_up() -> bool:
+    """True when this venv was set up with the models and the browser (as CI does): then every
+    component a test needs is meant to be here, and a skip means something is broken."""
+    try:
+        done = set(SETUP_RECORD.read_text(encoding="utf-8").split())
+    except OSError:
+        return False
+    return {"packages", "models", "browser"} <= done
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and not hasattr(report, "wasxfail") and fully_set_up():
+        why = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (
+            f"{why}; but {SETUP_RECORD} says the models and the browser were set up, so "
+            "something they need is broken"
+        )
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for name in list(os.environ):
