@@ -36,7 +36,7 @@ from rag.documents import Document, Paragraph
 from rag.errors import IndexUnreadable, SourceError, one_line
 from rag.index_files import check_files
 from rag.index_folder import current_path
-from rag.index_format import document_from_json, read_manifest
+from rag.index_format import document_from_json, read_manifest, source_path
 from rag.lexical import Bm25Index
 from rag.passages import Unit, units_for
 from rag.vector_store import is_hnsw, read_vectors, set_ef_search
@@ -45,7 +45,7 @@ Progress = Callable[[str], None]
 
 
 def no_progress(_: str) -> None:
-    pass
+    """The library's default progress: say nothing."""
 
 
 @dataclass
@@ -99,7 +99,7 @@ def stale_reason(settings: Settings) -> str | None:
     if manifest["model"].get("setting", "") != settings.embedding_model:
         return "the embedding model setting changed"
     for source in manifest["sources"]:
-        path = Path(source["path"])
+        path = source_path(source)
         if not path.is_file():
             return f"source {path} is gone"
         try:
@@ -115,7 +115,7 @@ def sources_of(settings: Settings) -> list[Path]:
     """The sources to rebuild from: those of the current index if it names them, else settings."""
     try:
         manifest = read_manifest(current_path(settings.index_dir))
-        recorded = [Path(s["path"]) for s in manifest["sources"]]
+        recorded = [source_path(s) for s in manifest["sources"]]
     except (IndexUnreadable, KeyError, TypeError):
         return list(settings.sources)
     missing = [p for p in recorded if not p.is_file()]

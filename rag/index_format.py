@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rag.config import Settings
+from rag.config import SEED_ARTICLES, Settings
 from rag.documents import Document, Paragraph, Sentence
 from rag.errors import IndexUnreadable, one_line
 from rag.passages import Unit
@@ -38,6 +38,24 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if problem:
         raise IndexUnreadable(f"index manifest in {root} is damaged ({problem})")
     return manifest
+
+
+def _source_entry(document: Document) -> dict[str, Any]:
+    entry = {"name": document.name, "path": str(document.path), "sha256": document.sha256}
+    if document.path.resolve().parent == SEED_ARTICLES:
+        # The article that ships with rag: found again by file name in whichever install opens
+        # the index (the per-user index folder is shared by every install and checkout).
+        entry["bundled"] = document.path.name
+    return entry
+
+
+def source_path(source: dict[str, Any]) -> Path:
+    """Where a recorded source is now: a bundled article in this install's package data,
+    anything else at the path it was indexed from."""
+    bundled = source.get("bundled")
+    if isinstance(bundled, str) and bundled and Path(bundled).name == bundled:
+        return SEED_ARTICLES / bundled
+    return Path(source["path"])
 
 
 def _manifest_problem(manifest: dict[str, Any]) -> str | None:
@@ -97,7 +115,7 @@ def build_manifest(
             "weights_sha256": getattr(embedder, "weights_sha256", None),
             "dim": int(embedder.dim),
         },
-        "sources": [{"name": d.name, "path": str(d.path), "sha256": d.sha256} for d in documents],
+        "sources": [_source_entry(d) for d in documents],
         "counts": {
             "documents": len(documents),
             "paragraphs": sum(len(d.paragraphs) for d in documents),

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.config import Settings
+from rag.config import SEED_ARTICLES, Settings
 from rag.errors import IndexUnreadable, SourceError
 from rag.extractive import ExtractiveAnswerer
-from rag.index import current_path, open_index, stale_reason
+from rag.index import current_path, open_index, sources_of, stale_reason
 from rag.index_build import build_index
 from rag.index_format import FORMAT_VERSION
 from rag.lexical import Bm25Index, tokenize
@@ -56,6 +56,32 @@ def test_interrupted_build_leaves_the_previous_index(tmp_path: Path) -> None:
     assert current_path(settings.index_dir).resolve() == first.resolve()
     assert open_index(settings).manifest["counts"]["paragraphs"] == 24
     assert not list((settings.index_dir / "builds").glob(".tmp-*"))
+
+
+def test_the_bundled_article_is_found_in_whichever_install_opens_the_index(
+    tmp_path: Path,
+) -> None:
+    """The per-user index is shared by every install: one built by another (since removed)
+    install's copy of the bundled article stays fresh and rebuilds from this install's copy."""
+    settings = settings_for(tmp_path)
+    build = build_index(settings, [SEED_ARTICLES / ARTICLE.name], embedder=FakeEmbedder())
+    manifest_file = build / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    assert manifest["sources"][0]["bundled"] == ARTICLE.name
+    manifest["sources"][0]["path"] = "/gone/other-venv/rag/seeds/" + ARTICLE.name
+    manifest_file.write_text(json.dumps(manifest))
+    assert stale_reason(settings) is None
+    assert sources_of(settings) == [SEED_ARTICLES / ARTICLE.name]
+    manifest["sources"][0]["bundled"] = "../" + ARTICLE.name  # a name, never a path
+    manifest_file.write_text(json.dumps(manifest))
+    assert "is gone" in (stale_reason(settings) or "")
+
+
+def test_a_source_outside_the_package_is_not_bundled(tmp_path: Path) -> None:
+    source = tmp_path / ARTICLE.name
+    shutil.copy(ARTICLE, source)
+    build = build_index(settings_for(tmp_path), [source], embedder=FakeEmbedder())
+    assert "bundled" not in json.loads((build / "manifest.json").read_text())["sources"][0]
 
 
 def test_changed_source_makes_the_index_stale(tmp_path: Path) -> None:
