@@ -36,10 +36,9 @@ def _default_sources() -> tuple[Path, ...]:
 
 
 def user_data_dir() -> Path:
-    """rag's folder in the platform's per-user data folder (the default home of the index)."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
+    """rag's folder in the platform's per-user data folder (the default home of the index).
+    POSIX only, as rag is (its index folder relies on symlinks, O_NOFOLLOW and fcntl locks)."""
+    if sys.platform == "darwin":
         base = str(Path.home() / "Library" / "Application Support")
     else:
         base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

@@ -100,11 +100,14 @@ class LocalModel:
         check_gguf_file(path)
         try:
             import llama_cpp
-        except ImportError:
-            raise ModelError(
-                "answers by a language model need llama-cpp-python, which is not installed: "
-                "pip install 'rag[llm]'"
-            ) from None
+        except ImportError as exc:
+            if isinstance(exc, ModuleNotFoundError) and exc.name == "llama_cpp":
+                raise ModelError(
+                    "answers by a language model need llama-cpp-python, which is not installed: "
+                    "pip install 'rag[llm]'"
+                ) from None
+            # installed, but broken: a module or shared library it needs is missing
+            raise ModelError(f"cannot load llama-cpp-python ({one_line(exc)})") from None
         trained = gguf_context_length(path)
         if trained is not None and 0 < trained < n_ctx:
             n_ctx = trained

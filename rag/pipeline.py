@@ -11,7 +11,7 @@ Not here: how answers are worded (rag.extractive, rag.generate) or shown (rag.cl
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,16 +21,10 @@ from rag.embedding import Embedder
 from rag.errors import InputError, ModelError
 from rag.examples import example_questions
 from rag.extractive import ExtractiveAnswerer
-from rag.index import Index, ensure_index
+from rag.index import Index, Progress, ensure_index, no_progress
 from rag.results import Answer
 from rag.retrieval import Retrieval, Retriever
 from rag.streaming import AnswerStream
-
-Progress = Callable[[str], None]
-
-
-def _silent(message: str) -> None:
-    """The library's default progress: say nothing."""
 
 
 @dataclass
@@ -58,7 +52,7 @@ class Pipeline:
     ) -> Pipeline:
         """The pipeline for `settings`, building the index first when it is missing or stale.
         Silent unless `progress` is given (the CLI passes one that prints to stderr)."""
-        progress = progress or _silent
+        progress = progress or no_progress
         model_path = None
         problem: ModelError | None = None
         if settings.model:  # a bad model path is reported before any index build
@@ -176,13 +170,11 @@ def check_question(question: str, max_chars: int) -> str:
     return question
 
 
-def query_embedder(settings: Settings, index: Index, progress: Progress = _silent) -> Embedder:
+def query_embedder(settings: Settings, index: Index, progress: Progress = no_progress) -> Embedder:
     """The ONNX query encoder saved with the index; a missing or broken one is exported again
     (once, a few seconds); sentence-transformers is the fallback when that fails too."""
     if settings.query_encoder == "onnx" and index.manifest.get("query_encoder"):
-        from rag.embedding import resolve_model_dir
         from rag.embedding_onnx import OnnxQueryEmbedder
-        from rag.embedding_onnx_export import export_query_encoder
 
         folder = index.root / "query_encoder"
         name = index.manifest["model"]["name"]
@@ -191,6 +183,9 @@ def query_embedder(settings: Settings, index: Index, progress: Progress = _silen
         except ModelError as exc:
             progress(f"warning: {exc}; exporting it again…")
         try:
+            from rag.embedding import resolve_model_dir
+            from rag.embedding_onnx_export import export_query_encoder
+
             model_dir, _ = resolve_model_dir(settings.embedding_model)
             export_query_encoder(model_dir, folder, threads=settings.threads)
             return OnnxQueryEmbedder.from_dir(folder, threads=settings.threads, name=name)

@@ -31,11 +31,8 @@ def answer_on_terminal(
     pipeline: Any, question: str, history: list[tuple[str, str]], *, as_json: bool, out: TextIO
 ) -> Any:
     """Run one question; on a terminal (not --json) stream text and print the sources."""
-    from rag import Answer
-
     streamed = False
     live = not as_json and out.isatty()  # piped output gets only the checked answer
-    answer: Answer | None = None
     stream = pipeline.stream(question, history)
     for piece in stream:
         if live:
@@ -44,11 +41,11 @@ def answer_on_terminal(
             streamed = True
     answer = stream.answer
     if not as_json:
-        print_answer(answer, pipeline, out, streamed=streamed)
+        _print_answer(answer, pipeline, out, streamed=streamed)
     return answer
 
 
-def print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) -> None:
+def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) -> None:
     bold = out.isatty() and os.environ.get("NO_COLOR") is None
 
     def write(text: str) -> None:

@@ -62,6 +62,8 @@ from bench_report import markdown, plot, update_readme  # noqa: E402
 from bench_tiers import bench_tier, w_build  # noqa: E402
 from bench_workers import w_ann, w_embed_rate, w_serve  # noqa: E402
 
+from rag.config import SEED_ARTICLES  # noqa: E402
+
 RESULTS = BENCH_DIR / "results.json"
 PLOT = BENCH_DIR / "scale.png"
 RAG = Path(sys.executable).parent / "rag"
@@ -100,7 +102,7 @@ print(texts[ids[0][0]])
 
 
 def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
-    sources = sorted(str(p) for p in (ROOT / "rag" / "seeds").glob("*.txt"))
+    sources = sorted(str(p) for p in SEED_ARTICLES.glob("*.txt"))
     index_dir = work / "article"
     log("rag index on the article")
     child = run_child([str(RAG), "index", *sources], child_env(index_dir))

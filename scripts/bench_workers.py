@@ -15,16 +15,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import ROOT, summary
+from bench_common import summary
 
-GOLD = ROOT / "tests" / "gold" / "qa.jsonl"
+from rag.gold import CHECKOUT_GOLD, GoldCase, load_gold
+
 RETRIEVAL_DEPTH = 200  # rag.retrieval.CANDIDATES: what the dense index is asked for
 SWEEP_SIZES = (3_000, 10_000, 20_000, 30_000, 50_000, 100_000, 200_000, 300_000)
 
 
-def gold_cases() -> list[dict[str, Any]]:
-    lines = GOLD.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+def gold_cases() -> list[GoldCase]:
+    return load_gold(CHECKOUT_GOLD)
 
 
 def w_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
@@ -59,20 +59,19 @@ def w_serve(args: dict[str, Any]) -> dict[str, Any]:
     open_s = time.perf_counter() - started
     cases = gold_cases()
     for case in cases[:3]:
-        pipeline.ask(case["question"], [tuple(t) for t in case.get("history") or []])
+        pipeline.ask(case.question, list(case.history))
     total, retrieve, answer = [], [], []
     for _ in range(int(args["rounds"])):
         for case in cases:
-            history = [tuple(t) for t in case.get("history") or []]
             started = time.perf_counter()
-            result = pipeline.ask(case["question"], history)
+            result = pipeline.ask(case.question, list(case.history))
             total.append((time.perf_counter() - started) * 1000)
             retrieve.append(result.timings_ms["retrieve"])
             answer.append(result.timings_ms["answer"])
     parts: dict[str, list[float]] = {"embed": [], "dense": [], "bm25": []}
     index, embedder = pipeline.index, pipeline.embedder
     for case in cases:
-        question = case["question"]
+        question = case.question
         t0 = time.perf_counter()
         query = embedder.embed_batch([question])[0]
         t1 = time.perf_counter()
@@ -128,7 +127,7 @@ def w_ann(args: dict[str, Any]) -> dict[str, Any]:
         ef_search, recall_sample, _ = vector_store.tune_ef_search(hnsw, vectors)
     hnsw.hnsw.efSearch = ef_search
     onnx = OnnxQueryEmbedder.from_dir(root / "query_encoder", threads=threads, name="MiniLM")
-    queries = onnx.embed_batch([c["question"] for c in gold_cases()])
+    queries = onnx.embed_batch([c.question for c in gold_cases()])
     result: dict[str, Any] = {
         "vectors": n,
         "ef_search": ef_search,

@@ -32,8 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.config import SEED_ARTICLES
+
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "rag" / "seeds" / "000_5d857531382a8c3c.txt"
+ARTICLE = SEED_ARTICLES / "000_5d857531382a8c3c.txt"
 QUESTION = "who nominated Al Sudani?"
 DAMAGES = ("truncate", "zero", "random", "delete", "garbage")
 RAG = [sys.executable, "-m", "rag.cli"]

@@ -30,10 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.config import SEED_ARTICLES  # noqa: E402
 from rag.documents import split_sentences  # noqa: E402
 
 POOL_MAX = 30_000
-SEED_DIR = ROOT / "rag" / "seeds"
+SEED_DIR = SEED_ARTICLES
 
 PEOPLE = [
     "Mohammed Shia Al Sudani",

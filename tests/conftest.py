@@ -25,8 +25,10 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from rag.config import SEED_ARTICLES
+
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "rag" / "seeds" / "000_5d857531382a8c3c.txt"
+ARTICLE = SEED_ARTICLES / "000_5d857531382a8c3c.txt"  # the article that ships with rag
 GOLD_CORPUS = ROOT / "tests" / "gold" / "corpus"
 RAG = [sys.executable, "-m", "rag.cli"]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.config import SEED_ARTICLES
 from rag.documents import read_document
 from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir
 from rag.embedding_onnx import (
@@ -31,7 +32,7 @@ from rag.errors import ModelError
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "rag" / "seeds" / "000_5d857531382a8c3c.txt"
+ARTICLE = SEED_ARTICLES / "000_5d857531382a8c3c.txt"
 THREADS = 2
 QUESTIONS = [
     "Who ordered security forces to clamp down on the militias?",

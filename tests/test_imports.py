@@ -140,6 +140,7 @@ def test_the_cli_web_chat_and_evaluation_answer_through_the_public_api() -> None
         assert _library_modules(ROOT / relative) <= allowed, relative
 
 
+@pytest.mark.slow  # imports gradio (seconds)
 def test_importing_the_web_chat_sets_no_environment_variable() -> None:
     probe = (
         "import os\nbefore = dict(os.environ)\n"

@@ -5,6 +5,7 @@ torch on a warm `ask`, and names the extra to install when a command needs one."
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -17,14 +18,22 @@ from .conftest import ROOT, one_line_error
 
 QUESTION = "who nominated Al Sudani?"
 PIP_WHEEL = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps"]
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 PIP_INSTALL = ["-m", "pip", "install", "-q", "--progress-bar", "off", "--disable-pip-version-check"]
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built from a copy of what it is made of (a build in the checkout would leave
+    build/lib behind, whose stale files could reach later wheels)."""
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("rag", "rag_web"):
+        shutil.copytree(ROOT / package, source / package, ignore=IGNORED)
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [*PIP_WHEEL, "-w", str(dist), str(ROOT)],
+        [*PIP_WHEEL, "-w", str(dist), str(source)],
         check=True,
         capture_output=True,
         timeout=300,

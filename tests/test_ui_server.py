@@ -37,7 +37,6 @@ def rag_env(index_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(
         RAG_INDEX_DIR=str(index_dir),
-        GRADIO_ANALYTICS_ENABLED="False",
         NO_PROXY="127.0.0.1,localhost",
         no_proxy="127.0.0.1,localhost",
     )
