@@ -185,8 +185,8 @@ def markdown(results: dict[str, Any]) -> str:
         "HNSW (M 32, efConstruction 80); efSearch is raised until recall@10 against exact "
         "search reaches 0.95 on 200 query-like vectors (midpoints of two corpus vectors), and "
         "both are recorded in the manifest. Memory is the peak RSS of a fresh process opening "
-        "the index and answering the gold questions; latency is warm, over the 54 gold "
-        "questions (answers are about synthetic text).",
+        "the index and answering the gold questions; latency is warm, over every question of "
+        "the gold set (answers are about synthetic text).",
     ]
     if pool_tiers:
         lines[-1] += (
