@@ -1,6 +1,6 @@
 """rag: ask a news article, get short answers with checkable [¶N] citations.
 
-The package is a library first; `rag.cli` and `rag_web/` are thin layers over it. The public API,
+The package is a library first; `rag.cli` and `ui/` are thin layers over it. The public API,
 importable from `rag` itself:
 
     from rag import Pipeline, Settings
@@ -25,9 +25,9 @@ _PUBLIC = {
     "Settings": "rag.config",
     "Answer": "rag.results",
     "Citation": "rag.results",
-    "Conversation": "rag.conversation",
+    "Conversation": "rag.chat.conversation",
     "RagError": "rag.errors",
-    "build_index": "rag.index_build",
+    "build_index": "rag.index.build",
 }
 __all__ = [
     "Answer",
@@ -41,10 +41,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from rag.chat.conversation import Conversation
     from rag.config import Settings
-    from rag.conversation import Conversation
     from rag.errors import RagError
-    from rag.index_build import build_index
+    from rag.index.build import build_index
     from rag.pipeline import Pipeline
     from rag.results import Answer, Citation
 

@@ -2,7 +2,7 @@
 
 Every `RagError` becomes one line on stderr (`error: …`) and a non-zero exit; Ctrl-C exits 130.
 Heavy libraries are only imported by the commands that need them, after arguments are parsed,
-so `rag --help` and argument errors are instant. Extra commands (`rag serve`, from rag_web/) plug in
+so `rag --help` and argument errors are instant. Extra commands (`rag serve`, from ui/) plug in
 through the `rag.commands` entry-point group, so this package never imports the UI.
 """
 
@@ -238,8 +238,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from rag import Pipeline
-    from rag.evaluation import evaluate, format_report
-    from rag.gold import default_gold, gold_settings, load_gold, select_split
+    from rag.evaluation.gold import default_gold, gold_settings, load_gold, select_split
+    from rag.evaluation.scoring import evaluate, format_report
 
     gold = args.gold or default_gold()
     cases = select_split(load_gold(gold), args.split)
@@ -256,13 +256,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from rag import models
+    from rag.llm import catalogue
 
-    installed = {found.model.name for found in models.installed_models()}
+    installed = {found.model.name for found in catalogue.installed_models()}
     if args.verify:
         folder = settings_from(args).models_dir
         for name in sorted(installed):
-            print(f"{name}: verified, {models.model_file(name, folder)}", file=sys.stderr)
+            print(f"{name}: verified, {catalogue.model_file(name, folder)}", file=sys.stderr)
     rows: list[dict[str, Any]] = [
         {
             "name": model.name,
@@ -274,7 +274,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             "source": model.source,
             "install": model.install_command,
         }
-        for model in models.CATALOGUE.values()
+        for model in catalogue.CATALOGUE.values()
     ]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))

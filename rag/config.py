@@ -14,6 +14,7 @@ import functools
 import math
 import os
 import sys
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,10 +22,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rag.errors import InputError
-from rag.support_weights import ANSWER_K as SUPPORT_ANSWER_K
-from rag.support_weights import THRESHOLD as SUPPORT_THRESHOLD
 
-SEED_ARTICLES = Path(__file__).resolve().parent / "seeds"  # package data: the bundled article
+_PACKAGE = Path(__file__).resolve().parent
+# The bundled article: top-level seeds/ in a checkout, rag/seeds/ inside an installed wheel.
+SEED_ARTICLES = next(
+    (d for d in (_PACKAGE / "seeds", _PACKAGE.parent / "seeds") if d.is_dir()), _PACKAGE / "seeds"
+)
 
 
 QueryEncoder = Literal["onnx", "torch"]
@@ -71,15 +74,16 @@ class Settings:
     threads: int = max(1, os.cpu_count() or 1)
     # Retrieval: how many paragraphs are considered and cited at most.
     k: int = 3
-    # The answerer weighs the sentences of this many paragraphs (at least k) for the answer and for
-    # abstention; it still cites one or two. Chosen on the gold dev half (scripts/train_support.py).
-    answer_k: int = SUPPORT_ANSWER_K
+    # What decides which sentence answers and whether any does (rag.answer.reader).
+    reader: str = "logistic"
+    # The reader weighs the sentences of this many paragraphs (at least k) for the answer and for
+    # abstention; it still cites one or two. None: the reader's own, fitted with it.
+    answer_k: int | None = None
     # Fusion constant of reciprocal rank fusion.
     rrf_k: int = 60
-    # Both modes abstain when no sentence's probability of answering (rag.support) reaches this.
-    # Chosen with the support model's weights by cross-validation on the gold dev half
-    # (scripts/train_support.py); the README gives the test figures.
-    abstain_threshold: float = SUPPORT_THRESHOLD
+    # Both modes abstain when no sentence's probability of answering (the reader's) reaches this.
+    # None: the reader's own threshold, chosen on dev data with its parameters.
+    abstain_threshold: float | None = None
     # Questions longer than this are refused.
     max_question_chars: int = 500
     # A source file larger than this (MiB) is refused: parsing holds it in memory several times.
@@ -133,6 +137,11 @@ class Settings:
         """InputError for the first value that is of the wrong type or out of range."""
         for name, kind in _field_types().items():
             value = getattr(self, name)
+            optional = typing.get_origin(kind) is types.UnionType and type(None) in kind.__args__
+            if optional:
+                if value is None:
+                    continue
+                kind = next(k for k in kind.__args__ if k is not type(None))
             choices = typing.get_args(kind) if typing.get_origin(kind) is Literal else ()
             if choices and value not in choices:
                 allowed = " or ".join(repr(c) for c in choices)
@@ -160,10 +169,12 @@ class Settings:
             "max_answer_tokens",
             "prompt_token_budget",
         ):
-            if getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise InputError(f"{name} must be at least 1")
         for name in ("abstain_threshold", "support_threshold", "temperature"):
-            if math.isnan(getattr(self, name)):
+            value = getattr(self, name)
+            if value is not None and math.isnan(value):
                 raise InputError(f"{name} must be a number")
         if self.temperature < 0:
             raise InputError("temperature must not be negative")
@@ -185,6 +196,8 @@ def _field_types() -> dict[str, Any]:
 
 def _parse(name: str, kind: Any, raw: str) -> Any:
     """An environment value read as the field's declared type."""
+    if typing.get_origin(kind) is types.UnionType:  # `X | None`: the value is an X
+        kind = next(k for k in kind.__args__ if k is not type(None))
     try:
         if kind is bool:
             value = raw.strip().lower()

@@ -5,26 +5,41 @@ encoder (the ONNX export next to the index, so asking never imports torch; sente
 as a fallback). `ask` returns an `Answer`; `stream` returns an `AnswerStream` (rag.streaming):
 the answer's text as it is produced, then `.answer`. The CLI, the web chat and the evaluation
 all go through this class.
-Not here: how answers are worded (rag.extractive, rag.generate) or shown (rag.cli, rag_web).
+Not here: how answers are worded (rag.answer.extractive, rag.answer.generative) or shown (rag.cli,
+ui).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
-from rag.chat import Turn, standalone_question
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.reader import Reader, open_reader
+from rag.chat.examples import example_questions
+from rag.chat.rewrite import Turn, standalone_question
 from rag.config import Settings
-from rag.embedding import Embedder
+from rag.embedding.model import Embedder
 from rag.errors import InputError, ModelError
-from rag.examples import example_questions
-from rag.extractive import ExtractiveAnswerer
-from rag.index import Index, Progress, ensure_index, no_progress
+from rag.index.ensure import ensure_index
+from rag.index.store import Index
+from rag.progress import Progress, no_progress
 from rag.results import Answer
-from rag.retrieval import Retrieval, Retriever
+from rag.retrieval.retriever import Retrieval, Retriever
 from rag.streaming import AnswerStream
+
+if TYPE_CHECKING:
+    from rag.answer.generative import ChatModel, GenerativeAnswerer
+
+
+class Answerer(Protocol):
+    """The one call shape of both answerers: stream the answer's text, return the `Answer`."""
+
+    def stream(
+        self, retrieval: Retrieval, standalone: str, question: str, prompt_k: int | None = None
+    ) -> Generator[str, None, Answer]: ...
 
 
 @dataclass
@@ -37,14 +52,29 @@ class Traced:
 
 class Pipeline:
     def __init__(
-        self, settings: Settings, index: Index, embedder: Embedder, generator: Any = None
+        self,
+        settings: Settings,
+        index: Index,
+        embedder: Embedder,
+        model: ChatModel | None = None,
+        reader: Reader | None = None,
     ) -> None:
+        """With `model` (a loaded language model) the pipeline answers in model mode; `reader`
+        replaces the one `settings.reader` names."""
         self.settings = settings
         self.index = index
         self.embedder = embedder
         self.retriever = Retriever(index, embedder, settings.rrf_k)
-        self.extractive = ExtractiveAnswerer(index, settings.abstain_threshold, embedder)
-        self.generator = generator  # rag.generate.GenerativeAnswerer when a model is configured
+        self.reader = reader or open_reader(settings.reader, index, embedder)
+        # The one extractive answerer: it answers in extractive mode and, through its reader,
+        # decides abstention and which paragraphs answer in model mode too.
+        self.extractive = ExtractiveAnswerer(index, self.reader, settings.abstain_threshold)
+        self.generator: GenerativeAnswerer | None = None
+        if model is not None:
+            from rag.answer.generative import GenerativeAnswerer
+
+            self.generator = GenerativeAnswerer(model, settings, index, embedder, self.extractive)
+        self.answer_k = self.reader.answer_k if settings.answer_k is None else settings.answer_k
 
     @classmethod
     def open(
@@ -56,7 +86,7 @@ class Pipeline:
         model_path = None
         problem: ModelError | None = None
         if settings.model:  # a bad model path is reported before any index build
-            from rag.model_files import resolve_model_path
+            from rag.llm.resolve import resolve_model_path
 
             try:
                 model_path = resolve_model_path(settings.model, settings.models_dir)
@@ -67,13 +97,13 @@ class Pipeline:
         index = ensure_index(settings, progress)
         if embedder is None:
             embedder = query_embedder(settings, index, progress)
-        generator = None
+        pipeline = cls(settings, index, embedder)
         if model_path is not None:
-            from rag.generate import GenerativeAnswerer
+            from rag.answer.generative import GenerativeAnswerer
 
             try:
-                generator = GenerativeAnswerer.load(
-                    settings, index, embedder, progress, path=model_path
+                pipeline.generator = GenerativeAnswerer.load(
+                    settings, index, embedder, pipeline.extractive, progress, path=model_path
                 )
             except ModelError as exc:
                 if settings.on_model_error != "extractive":
@@ -81,11 +111,16 @@ class Pipeline:
                 problem = exc
         if problem is not None:
             progress(f"notice: {problem}; answering extractively instead")
-        return cls(settings, index, embedder, generator)
+        return pipeline
 
     @property
     def mode(self) -> str:
         return "llm" if self.generator is not None else "extractive"
+
+    @property
+    def model_name(self) -> str | None:
+        """The language model's name in model mode, None in extractive mode."""
+        return self.generator.model_name if self.generator is not None else None
 
     @property
     def mode_label(self) -> str:
@@ -95,7 +130,7 @@ class Pipeline:
         return check_question(question, self.settings.max_question_chars)
 
     def example_questions(self) -> list[str]:
-        """Questions to suggest about the first indexed document (see rag.examples)."""
+        """Questions to suggest about the first indexed document (see rag.chat.examples)."""
         return example_questions(self.index.documents[0])
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
@@ -136,15 +171,11 @@ class Pipeline:
         standalone = self.rewrite(question, history)
         rewrite_ms = (time.perf_counter() - started) * 1000
         k = k or self.settings.k
-        weighed = max(k, self.settings.answer_k)  # paragraphs the answerer weighs; k are cited
+        weighed = max(k, self.answer_k)  # paragraphs the reader weighs; k are cited
         retrieval = self.retriever.retrieve(standalone, max(weighed, depth))
         started = time.perf_counter()
-        if self.generator is None:
-            answer = self.extractive.answer(retrieval.top(weighed), standalone, question)
-        else:
-            answer = yield from self.generator.answer(
-                retrieval.top(weighed), standalone, question, prompt_k=k
-            )
+        answerer: Answerer = self.extractive if self.generator is None else self.generator
+        answer = yield from answerer.stream(retrieval.top(weighed), standalone, question, k)
         answer.timings_ms = {
             "rewrite": rewrite_ms,
             "retrieve": retrieval.elapsed_ms,
@@ -174,7 +205,7 @@ def query_embedder(settings: Settings, index: Index, progress: Progress = no_pro
     """The ONNX query encoder saved with the index; a missing or broken one is exported again
     (once, a few seconds); sentence-transformers is the fallback when that fails too."""
     if settings.query_encoder == "onnx" and index.manifest.get("query_encoder"):
-        from rag.embedding_onnx import OnnxQueryEmbedder
+        from rag.embedding.onnx_encoder import OnnxQueryEmbedder
 
         folder = index.root / "query_encoder"
         name = index.manifest["model"]["name"]
@@ -183,8 +214,8 @@ def query_embedder(settings: Settings, index: Index, progress: Progress = no_pro
         except ModelError as exc:
             progress(f"warning: {exc}; exporting it again…")
         try:
-            from rag.embedding import resolve_model_dir
-            from rag.embedding_onnx_export import export_query_encoder
+            from rag.embedding.model import resolve_model_dir
+            from rag.embedding.onnx_export import export_query_encoder
 
             model_dir, _ = resolve_model_dir(settings.embedding_model)
             export_query_encoder(model_dir, folder, threads=settings.threads)
@@ -196,7 +227,7 @@ def query_embedder(settings: Settings, index: Index, progress: Progress = no_pro
             )
     elif settings.query_encoder == "onnx":
         progress("warning: the index has no ONNX query encoder; using sentence-transformers")
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder.from_setting(
         settings.embedding_model, threads=settings.threads

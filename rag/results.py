@@ -25,7 +25,7 @@ def marker(doc: str, number: int, multi_doc: bool) -> str:
 
 
 # The one pattern for the markers `marker` writes, wherever they are found again in text (chat
-# history, the web chat's HTML). What a *model* may write is looser: rag.citations.
+# history, the web chat's HTML). What a *model* may write is looser: rag.answer.attribution.
 MARKER = re.compile(r"\[[^\[\]<>]{0,200}?¶\d+\]")
 
 

@@ -122,7 +122,7 @@ def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
     }
     log(f"index: {index}")
 
-    from rag.embedding import bundled_model_dir
+    from rag.embedding.model import bundled_model_dir
 
     script = work / "straightforward.py"
     script.write_text(STRAIGHTFORWARD, encoding="utf-8")

@@ -6,7 +6,8 @@
 
 Models: the tiny random-weight model of scripts/make_tiny_gguf.py (built in a temporary folder:
 its figures are the path's overhead, not a real model's speed) and every installed real model
-(`rag.models.installed_models()`), each on the default thread count and on 1 thread, each in a
+(`rag.llm.catalogue.installed_models()`), each on the default thread count and on 1 thread, each in
+a
 fresh child process (scripts/bench_llm_measure.py says what it measures: load time, prompt
 evaluation and generation speed, prefix reuse, time to first token and whole answer over the
 gold questions through the real Pipeline, peak memory, prompt sizes). An extractive-only child
@@ -38,9 +39,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_llm_measure import EXTRACTIVE, TINY, loadavg, measure, run_child  # noqa: E402
 
-from rag import models  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.gold import CHECKOUT_GOLD, load_gold  # noqa: E402
+from rag.evaluation.gold import CHECKOUT_GOLD, load_gold  # noqa: E402
+from rag.llm import catalogue  # noqa: E402
 
 RESULTS = ROOT / "bench" / "llm.json"
 README = ROOT / "README.md"
@@ -221,7 +222,7 @@ def update_readme(section: str, path: Path = README) -> None:
 
 
 def model_entry(spec: str) -> dict[str, Any]:
-    known = models.CATALOGUE.get(spec)
+    known = catalogue.CATALOGUE.get(spec)
     title = known.title if known else ("tiny random-weight model" if spec == TINY else spec)
     return {"spec": spec, "title": title, "runs": {}}
 
@@ -260,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
         busy = f"warning: load average {loadavg()}: the machine is busy, figures will be noisy"
         print(busy, file=sys.stderr)
-    specs = args.model or [TINY, *(found.model.name for found in models.installed_models())]
+    specs = args.model or [TINY, *(found.model.name for found in catalogue.installed_models())]
     started = time.perf_counter()
     n_all = len(load_gold(CHECKOUT_GOLD))
     results: dict[str, Any] = {

@@ -3,7 +3,7 @@
 `measure(spec, threads, …)` is what a child process of bench_llm.py runs (`run_child` starts it
 and reads its JSON): it opens the pipeline with `threads` CPU threads everywhere, then
 
-* load time: `rag.llm.LocalModel.load` (llama.cpp model + context), median of `runs`;
+* load time: `rag.llm.runtime.LocalModel.load` (llama.cpp model + context), median of `runs`;
 * prefix reuse: time to first token of one prompt with the cache defeated (`Llama.reset()`),
   asked again straight away, and of a second question asked right after the first (llama-cpp-python
   keeps the longest common token prefix of the previous prompt: the constant system message);
@@ -37,14 +37,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.answer.generative import GenerativeAnswerer  # noqa: E402
+from rag.answer.prompt import system_prompt  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import ModelError  # noqa: E402
-from rag.generate import GenerativeAnswerer  # noqa: E402
-from rag.gold import CHECKOUT_GOLD, GoldCase, load_gold  # noqa: E402
-from rag.llm import LocalModel, context_size_for  # noqa: E402
-from rag.model_files import model_display_name  # noqa: E402
+from rag.evaluation.gold import CHECKOUT_GOLD, GoldCase, load_gold  # noqa: E402
+from rag.llm.resolve import model_display_name  # noqa: E402
+from rag.llm.runtime import LocalModel, context_size_for  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
-from rag.prompt import system_prompt  # noqa: E402
 from rag.results import Answer  # noqa: E402
 
 TINY, EXTRACTIVE = "tiny", "extractive"
@@ -114,7 +114,7 @@ def generation(
     """One answer from an empty cache, timed end to end and by llama.cpp's own counters."""
     import llama_cpp
 
-    llm: Any = model._llm  # measuring llama-cpp-python itself, below rag.llm's interface
+    llm: Any = model._llm  # measuring llama-cpp-python itself, below rag.llm.runtime's interface
     n_prompt = model.prompt_tokens(messages)
     llm.reset()  # no prompt-prefix reuse between runs
     llama_cpp.llama_perf_context_reset(llm.ctx)
@@ -279,7 +279,7 @@ def prompt_sizes(
     model: LocalModel, answerer: GenerativeAnswerer, pipeline: Pipeline
 ) -> dict[str, Any]:
     """Tokens of each gold question's fitted prompt, in the model's own tokenizer."""
-    from rag.chat import standalone_question
+    from rag.chat.rewrite import standalone_question
 
     tokens, shown = [], []
     for case in load_gold(CHECKOUT_GOLD):
@@ -299,7 +299,7 @@ def model_path(spec: str, settings: Settings, tmp: Path) -> Path:
         from make_tiny_gguf import build_tiny_gguf
 
         return build_tiny_gguf(tmp / "tiny.gguf")
-    from rag.model_files import resolve_model_path
+    from rag.llm.resolve import resolve_model_path
 
     return resolve_model_path(spec, settings.models_dir)
 
@@ -324,7 +324,9 @@ def measure(spec: str, threads: int, questions: int | None, runs: int, max_token
         name = spec if spec == TINY else model_display_name(spec, path)
         model = LocalModel.load(path, threads=threads, n_ctx=n_ctx, seed=settings.seed, name=name)
         result.update(name=model.name, n_ctx=model.n_ctx)
-        answerer = GenerativeAnswerer(model, settings, pipeline.index, pipeline.embedder)
+        answerer = GenerativeAnswerer(
+            model, settings, pipeline.index, pipeline.embedder, pipeline.extractive
+        )
 
         def messages(case: GoldCase) -> list[dict[str, str]]:
             retrieval = pipeline.retriever.retrieve(case.question, settings.k)
@@ -348,7 +350,7 @@ def measure(spec: str, threads: int, questions: int | None, runs: int, max_token
             max_tokens=1,
             temperature=0.0,
         )
-        rows = gold_run(Pipeline(settings, pipeline.index, pipeline.embedder, answerer), cases)
+        rows = gold_run(Pipeline(settings, pipeline.index, pipeline.embedder, model), cases)
         result.update(peak=peak_rss_mb(), gold=gold_summary(rows), per_question=rows)
         result["prompt_sizes"] = prompt_sizes(model, answerer, pipeline)
         model.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 from bench_common import ROOT
 
-from rag.vector_store import HNSW_RECALL_TARGET
+from rag.index.vectors import HNSW_RECALL_TARGET
 
 README = ROOT / "README.md"
 START_MARK, END_MARK = "<!-- bench:start -->", "<!-- bench:end -->"

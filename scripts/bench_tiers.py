@@ -25,10 +25,10 @@ from bench_common import CACHE_DIR, folder_bytes, loadavg, log, worker
 
 
 class CachedEmbedder:
-    """The bundled MiniLM for `rag.index_build.build_index`, answering from precomputed vectors."""
+    """The bundled MiniLM for `rag.index.build.build_index`, answering from precomputed vectors."""
 
     def __init__(self, table: dict[str, Any], fallback: Any) -> None:
-        from rag.embedding import BUNDLED_NAME, bundled_model_dir, verify_bundled_weights
+        from rag.embedding.model import BUNDLED_NAME, bundled_model_dir, verify_bundled_weights
 
         self.name = BUNDLED_NAME
         self.dim = 384
@@ -62,9 +62,9 @@ def tier_vectors(
     import numpy as np
     from synthetic_corpus import generate_corpus
 
-    from rag.documents import load_documents
-    from rag.embedding_onnx import OnnxQueryEmbedder
-    from rag.passages import units_for
+    from rag.documents.parse import load_documents
+    from rag.documents.passages import units_for
+    from rag.embedding.onnx_encoder import OnnxQueryEmbedder
 
     onnx = OnnxQueryEmbedder.from_dir(
         encoder_dir, threads=os.cpu_count() or 1, name="sentence-transformers/all-MiniLM-L6-v2"
@@ -110,7 +110,7 @@ def tier_vectors(
 
 def w_build(args: dict[str, Any]) -> dict[str, Any]:
     """Build a synthetic tier's index with cached vectors; time its parts."""
-    import rag.index_build as rag_build
+    import rag.index.build as rag_build
     from rag.config import Settings
 
     source, n, seed, mode = Path(args["source"]), int(args["n"]), int(args["seed"]), args["mode"]

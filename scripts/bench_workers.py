@@ -17,9 +17,9 @@ from typing import Any
 
 from bench_common import summary
 
-from rag.gold import CHECKOUT_GOLD, GoldCase, load_gold
+from rag.evaluation.gold import CHECKOUT_GOLD, GoldCase, load_gold
 
-RETRIEVAL_DEPTH = 200  # rag.retrieval.CANDIDATES: what the dense index is asked for
+RETRIEVAL_DEPTH = 200  # rag.retrieval.retriever.CANDIDATES: what the dense index is asked for
 SWEEP_SIZES = (3_000, 10_000, 20_000, 30_000, 50_000, 100_000, 200_000, 300_000)
 
 
@@ -29,9 +29,9 @@ def gold_cases() -> list[GoldCase]:
 
 def w_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
     """Torch (sentence-transformers) embedding rate on the article's passages."""
-    from rag.documents import load_documents
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.passages import units_for
+    from rag.documents.parse import load_documents
+    from rag.documents.passages import units_for
+    from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 
     texts = [u.text for u in units_for(load_documents([Path(p) for p in args["sources"]]))]
     embedder = SentenceTransformerEmbedder.from_setting("", threads=os.cpu_count() or 1)
@@ -98,8 +98,8 @@ def w_ann(args: dict[str, Any]) -> dict[str, Any]:
     import faiss
     import numpy as np
 
-    import rag.vector_store as vector_store
-    from rag.embedding_onnx import OnnxQueryEmbedder
+    import rag.index.vectors as vector_store
+    from rag.embedding.onnx_encoder import OnnxQueryEmbedder
 
     threads = os.cpu_count() or 1
     faiss.omp_set_num_threads(threads)

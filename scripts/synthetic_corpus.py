@@ -8,7 +8,8 @@ two stages so that large corpora stay cheap to embed:
 1. a pool of unique sentences (at most `POOL_MAX`, about three per paragraph for small corpora);
 2. paragraphs of 1-4 pool sentences each (most paragraphs are unique combinations).
 
-Every pool sentence is a single sentence for `rag.documents.split_sentences`, so the passages the
+Every pool sentence is a single sentence for `rag.documents.parse.split_sentences`, so the passages
+the
 index cuts from a generated paragraph are exactly its pool sentences (the benchmark relies on
 this to reuse sentence vectors for the 100 k tier).
 
@@ -31,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import SEED_ARTICLES  # noqa: E402
-from rag.documents import split_sentences  # noqa: E402
+from rag.text.sentences import split_sentences  # noqa: E402
 
 POOL_MAX = 30_000
 SEED_DIR = SEED_ARTICLES

@@ -1,9 +1,11 @@
-"""Fit the support model (rag.support) on the gold set's dev half; report the test half.
+"""Fit the support model (rag.answer.logistic_reader) on the gold set's dev half; report the test
+half.
 
     python scripts/train_support.py [--gold tests/gold/qa.jsonl] [--write]
 
 1. Every dev question is retrieved as `rag eval` does (follow-ups after the system's own answers)
-   and each sentence of its top-k paragraphs is measured (rag.support.FEATURES). A sentence is a
+   and each sentence of its top-k paragraphs is measured (rag.answer.logistic_reader.FEATURES). A
+   sentence is a
    positive example when its paragraph is the case's evidence and it holds an accepted answer.
 2. The number of paragraphs weighed (answer_k), the L2 strength and the abstention threshold are
    chosen by 5-fold cross-validation over dev
@@ -11,42 +13,54 @@
    whose most probable sentence holds the answer and is not abstained) and (unanswerable cases
    abstained). Ties go to the stronger L2, then the lower threshold.
 3. The model is fitted on all of dev with that L2; the threshold is the cross-validated one.
-4. With --report-test, the test half is answered with it (rag.evaluation.evaluate).
+4. With --report-test, the test half is answered with it (rag.evaluation.scoring.evaluate).
 
-Test cases never take part in a choice. `--write` saves the weights to rag/support_weights.py.
+Test cases never take part in a choice. `--write` saves the weights to
+rag/answer/logistic_reader.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from rag.answer.logistic_fit import logistic_fit
+from rag.answer.logistic_reader import (
+    FEATURES,
+    PARAMETERS,
+    LogisticParameters,
+    LogisticReader,
+    probability,
+)
+from rag.answer.reader import Question
 from rag.config import Settings
-from rag.evaluation import evaluate, normalise
-from rag.gold import CHECKOUT_GOLD, GoldCase, gold_settings, load_gold
+from rag.evaluation.gold import CHECKOUT_GOLD, GoldCase, gold_settings, load_gold
+from rag.evaluation.scoring import evaluate, normalise
 from rag.pipeline import Pipeline
-from rag.support import FEATURES, SupportModel, logistic_fit
+from rag.retrieval.candidates import candidates_of
 
 FOLDS = 5
 L2_CHOICES = (10.0, 3.0, 1.0, 0.3, 0.1)
 ANSWER_K_CHOICES = (3, 5, 8)  # paragraphs whose sentences are weighed
-WEIGHTS_FILE = Path(__file__).resolve().parent.parent / "rag" / "support_weights.py"
+Model = tuple[np.ndarray, float]  # weights and bias
 
 
 def examples(pipeline: Pipeline, cases: list[GoldCase]) -> list[dict]:
     """Per case: the feature rows of its candidate sentences and which hold the answer."""
+    reader = LogisticReader.load(pipeline.index, pipeline.embedder)
     out = []
     for case in cases:
         history: list[tuple[str, str]] = []
         for earlier, _ in case.history:
             history.append((earlier, pipeline.ask(earlier, history).text))
         traced = pipeline.trace(case.question, history)
-        retrieval = traced.retrieval.top(max(pipeline.settings.k, pipeline.settings.answer_k))
-        _, candidates = pipeline.extractive.candidates(retrieval)
+        retrieval = traced.retrieval.top(max(pipeline.settings.k, pipeline.answer_k))
+        candidates = candidates_of(retrieval, pipeline.index)
         labels = []
         for c in candidates:
             paragraph = pipeline.index.paragraph(c.doc, c.paragraph).text
@@ -54,11 +68,7 @@ def examples(pipeline: Pipeline, cases: list[GoldCase]) -> list[dict]:
             labels.append(
                 bool(case.evidence) and normalise(paragraph) == normalise(case.evidence) and holds
             )
-        rows = (
-            np.vstack([c.features for c in candidates])
-            if candidates
-            else np.zeros((0, len(FEATURES)))
-        )
+        rows = reader.features(Question.of(retrieval.question), candidates)
         out.append(
             {
                 "id": case.id,
@@ -76,14 +86,14 @@ def examples(pipeline: Pipeline, cases: list[GoldCase]) -> list[dict]:
     return out
 
 
-def decisions(model: SupportModel, cases: list[dict]) -> list[tuple[float, bool]]:
+def decisions(model: Model, cases: list[dict]) -> list[tuple[float, bool]]:
     """Per case: the best sentence's probability and whether that sentence holds the answer."""
     out = []
     for case in cases:
         if len(case["x"]) == 0:
             out.append((0.0, False))
             continue
-        p = model.probability(case["x"])
+        p = probability(case["x"], *model)
         best = int(np.argmax(p))
         out.append((float(p[best]), bool(case["holds"][best])))
     return out
@@ -97,11 +107,11 @@ def balanced(cases: list[dict], decided: list[tuple[float, bool]], threshold: fl
     return (right + abstained) / 2
 
 
-def fit(cases: list[dict], l2: float) -> SupportModel:
+def fit(cases: list[dict], l2: float) -> Model:
     x = np.vstack([c["x"] for c in cases if len(c["x"])])
     y = np.concatenate([c["y"] for c in cases if len(c["x"])])
     weights, bias = logistic_fit(x, y, l2)
-    return SupportModel(weights, bias)
+    return weights, bias
 
 
 def cross_validate(cases: list[dict]) -> tuple[float, float, float]:
@@ -123,30 +133,32 @@ def cross_validate(cases: list[dict]) -> tuple[float, float, float]:
     return best[1], best[2], best[0]
 
 
-def write_weights(
-    model: SupportModel, threshold: float, l2: float, cv: float, answer_k: int
-) -> None:
-    weights = "".join(f"\n    {w:.4f}," for w in model.weights)
-    named = "\n".join(f"#   {n:<20} {w:+.3f}" for n, w in zip(FEATURES, model.weights, strict=True))
-    WEIGHTS_FILE.write_text(
-        '"""The support model\'s weights, fitted on the gold dev half by '
-        "scripts/train_support.py.\n\n"
-        "Generated; do not edit by hand. Run `python scripts/train_support.py --write` again\n"
-        'after changing rag.support\'s features or the gold set.\n"""\n\n'
-        f"# L2 {l2}; answer_k, threshold and L2 chosen by 5-fold cross-validation on dev "
-        f"(balanced {cv:.3f}).\n"
-        f"{named}\n"
-        f"WEIGHTS = ({weights}\n)\n"
-        f"BIAS = {model.bias:.4f}\n"
-        f"THRESHOLD = {threshold:.2f}\n"
-        f"ANSWER_K = {answer_k}\n"
+def parameters(
+    model: Model, threshold: float, l2: float, cv: float, answer_k: int, gold: Path
+) -> LogisticParameters:
+    weights, bias = model
+    return LogisticParameters(
+        dict(zip(FEATURES, (float(w) for w in weights), strict=True)),
+        float(bias),
+        round(threshold, 2),
+        answer_k,
+        {
+            "on": f"{gold.name}, split dev",
+            "gold_sha256": hashlib.sha256(gold.read_bytes()).hexdigest(),
+            "how": "L2-regularised logistic regression (Newton); answer_k, L2 and threshold chosen "
+            "by 5-fold cross-validation on dev, rule: best mean of answerable-answered-right and "
+            "unanswerable-abstained",
+            "l2": l2,
+            "cv_balanced": round(cv, 3),
+            "command": "python scripts/train_support.py --write",
+        },
     )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gold", type=Path, default=CHECKOUT_GOLD)
-    parser.add_argument("--write", action="store_true", help="save rag/support_weights.py")
+    parser.add_argument("--write", action="store_true", help="save rag/answer/logistic_reader.json")
     parser.add_argument(
         "--report-test",
         action="store_true",
@@ -174,14 +186,15 @@ def main() -> int:
     assert best is not None
     cv, answer_k, l2, threshold, pipeline, measured = best
     model = fit(measured, l2)
+    fitted = parameters(model, threshold, l2, cv, answer_k, args.gold)
     print(
         f"chosen on dev by {FOLDS}-fold CV: answer_k={answer_k} l2={l2} "
         f"threshold={threshold:.2f} balanced={cv:.3f}"
     )
-    for name, weight in zip(FEATURES, model.weights, strict=True):
+    for name, weight in fitted.weights.items():
         print(f"  {name:<20} {weight:+.3f}")
-    print(f"  {'bias':<20} {model.bias:+.3f}")
-    pipeline.extractive.model = model
+    print(f"  {'bias':<20} {fitted.bias:+.3f}")
+    pipeline.extractive.reader = LogisticReader(pipeline.index, pipeline.embedder, fitted)
     pipeline.extractive.abstain_threshold = threshold
     splits = [("dev (fitted on)", dev)] + ([("test", test)] if args.report_test else [])
     for name, split in splits:
@@ -189,8 +202,8 @@ def main() -> int:
         print(f"{name}: {json.dumps(report['metrics'])}")
         print(f"  by type: {json.dumps(report['by_type'])}")
     if args.write:
-        write_weights(model, threshold, l2, cv, answer_k)
-        print(f"wrote {WEIGHTS_FILE}", file=sys.stderr)
+        fitted.write()
+        print(f"wrote {PARAMETERS}", file=sys.stderr)
     return 0
 
 

@@ -27,9 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import Settings  # noqa: E402
-from rag.evaluation import evaluate  # noqa: E402
-from rag.generate import GenerativeAnswerer  # noqa: E402
-from rag.gold import CHECKOUT_GOLD, gold_settings, load_gold, select_split  # noqa: E402
+from rag.evaluation.gold import CHECKOUT_GOLD, gold_settings, load_gold, select_split  # noqa: E402
+from rag.evaluation.scoring import evaluate  # noqa: E402
 from rag.pipeline import Pipeline  # noqa: E402
 
 THRESHOLDS = [round(0.20 + 0.02 * i, 2) for i in range(26)]  # 0.20 … 0.70
@@ -76,8 +75,7 @@ class CachedModel:
 
 
 def run(base: Pipeline, model: Any, settings: Settings, cases: list[Any]) -> dict[str, Any]:
-    generator = GenerativeAnswerer(model, settings, base.index, base.embedder)
-    pipeline = Pipeline(settings, base.index, base.embedder, generator)
+    pipeline = Pipeline(settings, base.index, base.embedder, model)
     return evaluate(pipeline, cases)
 
 

@@ -5,7 +5,8 @@
 - `FakeEmbedder` (hashed bag of words) tests logic around the embedding model quickly.
 - `article_index` is one real index of the article (real MiniLM, real FAISS, real ONNX export),
   built once per session; tests that need it are marked slow.
-- `qwen_pipeline` answers with the real instruct model qwen2.5-coder-0.5b (rag.models), loaded
+- `qwen_pipeline` answers with the real instruct model qwen2.5-coder-0.5b (rag.llm.catalogue),
+loaded
   once per session over that index; tests that use it are slow, and skip only when the model's
   packages are not installed (CI installs them: scripts/setup --with-model).
 """
@@ -21,11 +22,15 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
 
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.logistic_reader import LogisticReader
 from rag.config import SEED_ARTICLES
+from rag.index.store import Index
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = SEED_ARTICLES / "000_5d857531382a8c3c.txt"  # the article that ships with rag
@@ -140,41 +145,40 @@ def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder holding the real instruct model, assembled and verified once per session
     (its packages ship it in parts); skips when those packages are not installed."""
     pytest.importorskip("llama_cpp")
-    from rag import models
+    from rag.llm import catalogue
 
-    if models.find_installed(REAL_MODEL) is None:
-        packages = ", ".join(models.CATALOGUE[REAL_MODEL].packages)
+    if catalogue.find_installed(REAL_MODEL) is None:
+        packages = ", ".join(catalogue.CATALOGUE[REAL_MODEL].packages)
         pytest.skip(
             f"model {REAL_MODEL} is not installed (packages {packages}): "
             "run scripts/setup --with-model"
         )
     folder = tmp_path_factory.mktemp("models")
-    models.model_file(REAL_MODEL, folder)
+    catalogue.model_file(REAL_MODEL, folder)
     return folder
 
 
 def with_model(settings, model):
     """A pipeline for `settings` (the index built and opened as `Pipeline.open` does) answering
     with an already loaded `model`."""
-    from rag.generate import GenerativeAnswerer
     from rag.pipeline import Pipeline
 
     opened = Pipeline.open(settings.replace(model=""), progress=lambda _: None)
-    generator = GenerativeAnswerer(model, settings, opened.index, opened.embedder)
-    return Pipeline(settings, opened.index, opened.embedder, generator)
+    return Pipeline(settings, opened.index, opened.embedder, model)
 
 
 @pytest.fixture(scope="session")
 def qwen_pipeline(article_index_dir: Path, real_model_dir: Path):
     """The whole pipeline answering with the real model, over the session's article index.
 
-    The model is loaded here as the pipeline would load it (rag.generate.GenerativeAnswerer.load),
-    but kept out of rag.llm's process-wide cache: other tests call `unload_models()`, which
+    The model is loaded here as the pipeline would load it
+    (rag.answer.generative.GenerativeAnswerer.load),
+    but kept out of rag.llm.runtime's process-wide cache: other tests call `unload_models()`, which
     closes every cached model, and llama.cpp crashes the process when a closed model is used.
     """
     from rag.config import Settings
-    from rag.llm import LocalModel, context_size_for
-    from rag.model_files import resolve_model_path
+    from rag.llm.resolve import resolve_model_path
+    from rag.llm.runtime import LocalModel, context_size_for
 
     settings = Settings.load(
         {"model": REAL_MODEL, "index_dir": article_index_dir, "models_dir": real_model_dir},
@@ -245,3 +249,11 @@ def run_rag(
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+def extractive_answerer(
+    index: Index, abstain_threshold: float | None = None, embedder: Any = None
+) -> ExtractiveAnswerer:
+    """The extractive answerer over `index` with the shipped logistic reader (as a pipeline
+    makes it); `abstain_threshold` replaces the reader's own."""
+    return ExtractiveAnswerer(index, LogisticReader.load(index, embedder), abstain_threshold)

@@ -1,5 +1,7 @@
-"""What a question asks for (rag.question), the short answer (rag.short_answer), the support
-model (rag.support) and the abstention that says what is missing (rag.abstention).
+"""What a question asks for (rag.answer.question), the short answer (rag.answer.short_answer), the
+support
+model (rag.answer.logistic_reader) and the abstention that says what is missing
+(rag.answer.abstention).
 
 Logic tests use invented sentences; the end-to-end ones ask the real article through the real
 pipeline (bundled MiniLM, FAISS, the fitted support weights) and the CLI.
@@ -7,18 +9,26 @@ pipeline (bundled MiniLM, FAISS, the fitted support weights) and the CLI.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.evaluation import exact_form
-from rag.question import analyse, asked_for, names_in, spans
+from rag.answer.logistic_fit import logistic_fit
+from rag.answer.logistic_reader import (
+    FEATURES,
+    PARAMETERS,
+    LogisticParameters,
+    holds_kind,
+    probability,
+)
+from rag.answer.question import analyse, asked_for, names_in, spans
+from rag.answer.short_answer import lead_sentence, short_answer
+from rag.errors import ModelError
+from rag.evaluation.scoring import exact_form
 from rag.results import ABSTENTION
-from rag.short_answer import lead_sentence, short_answer
-from rag.support import FEATURES, SupportModel, holds_kind, logistic_fit
-from rag.support_weights import BIAS, THRESHOLD, WEIGHTS
 
 from .conftest import run_rag
 
@@ -91,15 +101,34 @@ def test_exact_match_ignores_articles_hedges_and_punctuation() -> None:
     assert exact_form("138") != exact_form("329")
 
 
-def test_logistic_fit_separates_and_the_shipped_weights_fit_the_features() -> None:
+def test_logistic_fit_separates() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2))
     y = (x[:, 0] - x[:, 1] > 0).astype(float)
     weights, _ = logistic_fit(x, y, l2=0.1)
     assert weights[0] > 0 > weights[1]
-    model = SupportModel(weights, 0.0)
-    assert model.probability(np.array([[2.0, -2.0]]))[0] > 0.9
-    assert len(WEIGHTS) == len(FEATURES) and 0 < THRESHOLD < 1 and np.isfinite(BIAS)
+    assert probability(np.array([[2.0, -2.0]]), weights, 0.0)[0] > 0.9
+
+
+def test_the_shipped_weights_are_named_by_feature_and_record_their_fit() -> None:
+    params = LogisticParameters.read()
+    assert list(params.weights) == list(FEATURES)  # by name, in the features' order
+    assert 0 < params.threshold < 1 and np.isfinite(params.bias) and params.answer_k >= 1
+    gold = Path(__file__).parent / "gold" / "qa.jsonl"
+    assert params.fitted["gold_sha256"] == hashlib.sha256(gold.read_bytes()).hexdigest()
+
+
+def test_parameters_with_a_wrong_feature_name_are_one_error(tmp_path: Path) -> None:
+    raw = json.loads(PARAMETERS.read_text(encoding="utf-8"))
+    raw["weights"]["densee"] = raw["weights"].pop("dense")
+    bad = tmp_path / "logistic_reader.json"
+    bad.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"unknown: densee; missing: dense\)") as caught:
+        LogisticParameters.read(bad)
+    assert "\n" not in str(caught.value)
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="unreadable"):
+        LogisticParameters.read(bad)
 
 
 @pytest.mark.slow

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents import collect_sources, parse_text, read_document, split_sentences
+from rag.documents.parse import collect_sources, parse_text, read_document
 from rag.errors import SourceError
+from rag.text.sentences import split_sentences
 
 from .conftest import ARTICLE
 
@@ -136,7 +137,7 @@ def test_hard_wrapped_text_is_joined(tmp_path: Path) -> None:
 
 
 def test_sentences_and_tokens_beyond_ascii() -> None:
-    from rag.lexical import tokenize
+    from rag.text.tokens import tokenize
 
     text = "Die Regierung tagte. Österreich stimmte zu. Él dijo que sí."
     assert [s.text for s in split_sentences(text)] == [

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embedding import (
+from rag.embedding.model import (
     BUNDLED_WEIGHTS_SHA256,
-    SentenceTransformerEmbedder,
     bundled_model_dir,
     resolve_model_dir,
     verify_bundled_weights,
 )
+from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 from rag.errors import ModelError
 
 
@@ -58,7 +58,7 @@ def test_real_model_gives_normalised_vectors_that_rank_sensibly() -> None:
 
 
 def test_loading_leaves_the_environment_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rag.embedding import quiet_loading
+    from rag.embedding.torch_encoder import quiet_loading
 
     monkeypatch.delenv("HF_HUB_DISABLE_PROGRESS_BARS", raising=False)
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "info")

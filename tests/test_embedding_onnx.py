@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from rag.config import SEED_ARTICLES
-from rag.documents import read_document
-from rag.embedding import SentenceTransformerEmbedder, bundled_model_dir
-from rag.embedding_onnx import (
+from rag.documents.parse import read_document
+from rag.embedding.model import bundled_model_dir
+from rag.embedding.onnx_encoder import (
     CONFIG_FILE,
     MODEL_FILE,
     TOKENIZER_FILE,
@@ -25,7 +25,8 @@ from rag.embedding_onnx import (
     edge_sha256,
     verify_full,
 )
-from rag.embedding_onnx_export import export_query_encoder
+from rag.embedding.onnx_export import export_query_encoder
+from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 from rag.errors import ModelError
 
 # Every test here exports or loads the real MiniLM with torch (seconds each): the slow tier.
@@ -109,7 +110,7 @@ def test_query_process_imports_no_torch(
     script = (
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from rag.embedding_onnx import OnnxQueryEmbedder\n"
+        "from rag.embedding.onnx_encoder import OnnxQueryEmbedder\n"
         f"e = OnnxQueryEmbedder.from_dir(Path({str(encoder_dir)!r}), threads=1, name='q')\n"
         f"v = e.embed_batch([{QUESTIONS[0]!r}])\n"
         "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers')"

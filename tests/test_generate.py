@@ -1,4 +1,5 @@
-"""Generative answers (rag.generate, rag.prompt) with a fake model that returns chosen answers.
+"""Generative answers (rag.answer.generative, rag.answer.prompt) with a fake model that returns
+chosen answers.
 
 The fake model streams a chosen text word by word and records every prompt it is sent, so these
 tests cover the prompt (labels, escaping, budget, fitting a small context), streaming, the
@@ -18,14 +19,8 @@ from typing import Any
 
 import pytest
 
-from rag.config import Settings
-from rag.errors import ModelError
-from rag.extractive import ExtractiveAnswerer
-from rag.generate import ANSWER_OVERRUN, GenerativeAnswerer, sane_rewrite
-from rag.index import Index
-from rag.index_build import build_index
-from rag.pipeline import Pipeline
-from rag.prompt import (
+from rag.answer.generative import ANSWER_OVERRUN, GenerativeAnswerer, sane_rewrite
+from rag.answer.prompt import (
     TEMPLATE_ALLOWANCE,
     build_prompt,
     label,
@@ -33,10 +28,15 @@ from rag.prompt import (
     source_block,
     system_prompt,
 )
+from rag.config import Settings
+from rag.errors import ModelError
+from rag.index.build import build_index
+from rag.index.store import Index
+from rag.pipeline import Pipeline
 from rag.results import ABSTENTION, Answer
-from rag.retrieval import Hit, Retrieval
+from rag.retrieval.retriever import Hit, Retrieval
 
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, extractive_answerer
 from .test_citations import STORY, make_index
 
 QUESTION = "How much did the bridge cost?"
@@ -115,18 +115,21 @@ def retrieval_of(*numbers: int, question: str = QUESTION, doc: str = "story") ->
 
 
 def answerer(index: Index, model: FakeModel, **changes: Any) -> GenerativeAnswerer:
-    return GenerativeAnswerer(model, settings(**changes), index, FakeEmbedder())
+    chosen = settings(**changes)
+    embedder = FakeEmbedder()
+    extractive = extractive_answerer(index, chosen.abstain_threshold, embedder)
+    return GenerativeAnswerer(model, chosen, index, embedder, extractive)
 
 
 def ask(
     index: Index, model: FakeModel, *numbers: int, question: str = QUESTION, **changes: Any
 ) -> tuple[list[str], Answer]:
     retrieval = retrieval_of(*numbers, question=question)
-    return run(answerer(index, model, **changes).answer(retrieval, question, question))
+    return run(answerer(index, model, **changes).stream(retrieval, question, question))
 
 
 def extractive_answer(index: Index, *numbers: int, question: str = QUESTION) -> Answer:
-    answerer_ = ExtractiveAnswerer(index, Settings().abstain_threshold)
+    answerer_ = extractive_answerer(index)
     return answerer_.answer(retrieval_of(*numbers, question=question), question, question)
 
 
@@ -250,7 +253,7 @@ def test_model_errors_raise_or_fall_back_as_configured(index: Index) -> None:
 
 def test_an_abandoned_answer_closes_the_models_stream(index: Index) -> None:
     model = FakeModel("The bridge cost 12 million pounds [¶3].")
-    gen = answerer(index, model).answer(retrieval_of(3), QUESTION, QUESTION)
+    gen = answerer(index, model).stream(retrieval_of(3), QUESTION, QUESTION)
     next(gen)
     gen.close()
     assert model.closed == 1
@@ -374,7 +377,7 @@ def test_a_small_context_gets_fewer_paragraphs_not_an_error(tmp_path: Path) -> N
     model = FakeModel("The bridge cost 12 million pounds.", n_ctx=512)
     big = answerer(index, FakeModel("x")).prompt_for(retrieval, QUESTION)
     assert len(big.shown) == len(numbers)  # without a context limit, all fit the budget
-    _, answer = run(answerer(index, model).answer(retrieval, QUESTION, QUESTION))
+    _, answer = run(answerer(index, model).stream(retrieval, QUESTION, QUESTION))
     [messages] = model.calls
     shown = re.findall(r"^\[[A-Z]\] ", messages[1]["content"], flags=re.MULTILINE)
     assert 1 <= len(shown) < len(numbers)
@@ -420,7 +423,7 @@ def test_multi_document_prompt_hides_document_names(tmp_path: Path) -> None:
         "[A] The bridge cost 12 million pounds, said the evil report.\n"
     )
     # The model's label [A] (the evil document) is ignored: the answer cites the evidence.
-    _, answer = run(answerer(index, model).answer(retrieval, question, question))
+    _, answer = run(answerer(index, model).stream(retrieval, question, question))
     assert answer.fallback is None
     assert answer.text == "The engineer Mara Quill designed the bridge. [story ¶3]"
 
@@ -452,7 +455,7 @@ def test_rewrite_uses_the_model_when_its_line_is_sane(index: Index) -> None:
     ],
 )
 def test_rewrite_falls_back_to_the_rules(index: Index, output: Output) -> None:
-    from rag.chat import standalone_question
+    from rag.chat.rewrite import standalone_question
 
     rules = standalone_question("When did she design it?", HISTORY)
     assert answerer(index, FakeModel(output)).rewrite("When did she design it?", HISTORY) == rules
@@ -483,7 +486,7 @@ def test_pipeline_streams_text_then_the_llm_answer(index: Index) -> None:
     )
     s = settings(k=3)
     embedder = FakeEmbedder()
-    pipeline = Pipeline(s, index, embedder, GenerativeAnswerer(model, s, index, embedder))
+    pipeline = Pipeline(s, index, embedder, model)
     assert pipeline.mode == "llm" and pipeline.mode_label == "llm: fake-model"
     stream = pipeline.stream(QUESTION)
     pieces = list(stream)
@@ -542,7 +545,7 @@ def test_open_with_an_unknown_model_name_errors_before_any_index(tmp_path: Path)
 @pytest.mark.slow  # real llama.cpp with the tiny random-weight model
 def test_tiny_model_end_to_end_in_process(tmp_path: Path, tiny_gguf: Path) -> None:
     pytest.importorskip("llama_cpp")
-    from rag.llm import unload_models
+    from rag.llm.runtime import unload_models
 
     s = _index_settings(tmp_path, model=str(tiny_gguf), threads=1, max_answer_tokens=48)
     try:

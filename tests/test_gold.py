@@ -19,13 +19,14 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import InputError
-from rag.evaluation import evaluate
-from rag.gold import CHECKOUT_GOLD, SPLITS, TYPES, load_gold, select_split
+from rag.evaluation.gold import CHECKOUT_GOLD, SPLITS, TYPES, load_gold, select_split
+from rag.evaluation.scoring import evaluate
 from rag.pipeline import Pipeline
 
 from .conftest import ARTICLE, GOLD_CORPUS, REAL_MODEL, with_model
 
-# Extractive, all 181 cases, measured 2026-11-27 with the support model (rag/support_weights.py):
+# Extractive, all 181 cases, measured 2026-11-27 with the support model
+# (rag/answer/logistic_reader.json):
 # recall@3 81.0 %, MRR 0.719, containment 62.7 % (89/142), citation accuracy 64.1 % (91/142),
 # abstention 29/39 (precision 43.9 %), wrong abstentions 37/142 (26.1 %), short answer exact
 # match 48/89 (53.9 %) (README, "Gold set").

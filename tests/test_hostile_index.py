@@ -1,6 +1,6 @@
 """Hostile index folders (issue 11, data loss): rag never deletes or overwrites what is not its.
 
-Each case failed before rag.index_folder: cleanup removed every folder under builds/ and a real
+Each case failed before rag.index.folder: cleanup removed every folder under builds/ and a real
 folder at `current`, a `.lock` symlink had its target truncated, and a build whose ONNX export
 failed (disk full) replaced a complete index. Builds use the fake embedder (fast); the CLI case
 runs the real `rag index`, which refuses before loading any model.
@@ -18,10 +18,10 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import IndexUnreadable, SourceError
-from rag.index import current_path, open_index
-from rag.index_build import build_index
-from rag.index_files import record_files
-from rag.index_folder import MARKER
+from rag.index.build import build_index
+from rag.index.files import record_files
+from rag.index.folder import MARKER, current_path
+from rag.index.store import open_index
 
 from .conftest import ARTICLE, FakeEmbedder, one_line_error, run_rag
 
@@ -113,7 +113,7 @@ class _ExportingEmbedder(FakeEmbedder):
 def test_a_failed_encoder_export_never_replaces_a_complete_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.embedding_onnx_export
+    import rag.embedding.onnx_export
 
     def exported(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
         out_dir.mkdir(parents=True)
@@ -124,9 +124,9 @@ def test_a_failed_encoder_export_never_replaces_a_complete_index(
         raise OSError(28, "No space left on device")
 
     index_dir = tmp_path / "p"
-    monkeypatch.setattr(rag.embedding_onnx_export, "export_query_encoder", exported)
+    monkeypatch.setattr(rag.embedding.onnx_export, "export_query_encoder", exported)
     complete = build(index_dir, _ExportingEmbedder())
-    monkeypatch.setattr(rag.embedding_onnx_export, "export_query_encoder", disk_full)
+    monkeypatch.setattr(rag.embedding.onnx_export, "export_query_encoder", disk_full)
     with pytest.raises(IndexUnreadable, match=r"No space left on device.*current index is kept"):
         build(index_dir, _ExportingEmbedder())
     assert current_path(index_dir).resolve() == complete.resolve()
@@ -255,7 +255,7 @@ def test_a_damaged_manifest_is_unreadable(tmp_path: Path, damage: str) -> None:
 def test_a_full_disk_during_a_build_is_one_error_and_keeps_the_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
-    import rag.index_build
+    import rag.index.build
 
     index_dir = tmp_path / "p"
     complete = build(index_dir)
@@ -263,7 +263,7 @@ def test_a_full_disk_during_a_build_is_one_error_and_keeps_the_index(
     def full(*args: Any, **kwargs: Any) -> None:
         raise failure
 
-    monkeypatch.setattr(rag.index_build, "build_bm25", full)
+    monkeypatch.setattr(rag.index.build, "build_bm25", full)
     with pytest.raises(IndexUnreadable, match=r"No space left on device.*current index"):
         build(index_dir)
     assert current_path(index_dir).resolve() == complete.resolve()
@@ -273,12 +273,12 @@ def test_a_full_disk_during_a_build_is_one_error_and_keeps_the_index(
 def test_an_unwritable_builds_folder_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rag.index_build
+    import rag.index.build
 
     def read_only(folder: Path) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(rag.index_build, "mark", read_only)
+    monkeypatch.setattr(rag.index.build, "mark", read_only)
     with pytest.raises(IndexUnreadable, match=r"cannot build the index in .*Permission denied"):
         build(tmp_path / "p")
     assert not list((tmp_path / "p" / "builds").iterdir())  # the unfinished build is removed
@@ -296,7 +296,7 @@ def test_a_source_whose_name_is_not_utf8_is_refused_before_embedding(tmp_path: P
 def test_an_indexed_source_made_unreadable_is_one_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag.index import stale_reason
+    from rag.index.ensure import stale_reason
 
     source = tmp_path / "story.txt"
     source.write_text("Headline\n\nThe bridge opened on Monday.\n", encoding="utf-8")

@@ -20,7 +20,7 @@ pytest.importorskip("llama_cpp")
 
 
 def load(tiny_script: ModuleType, tmp_path: Path, template: str) -> None:
-    from rag.llm import LocalModel
+    from rag.llm.runtime import LocalModel
 
     path = tiny_script.build_tiny_gguf(tmp_path / "hostile.gguf", chat_template=template)
     model = LocalModel.load(path, threads=1, n_ctx=256, seed=0)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.documents import split_sentences
 from rag.errors import InputError, SourceError
-from rag.gold import load_gold
-from rag.index_build import build_index
+from rag.evaluation.gold import load_gold
+from rag.index.build import build_index
+from rag.text.sentences import split_sentences
 
 from .conftest import ROOT, FakeEmbedder
 
@@ -33,7 +33,7 @@ def test_abbreviations_split_right_and_in_linear_time() -> None:
     ]
     # 40,000 abbreviations in one run-on sentence: seconds when linear, hours when quadratic.
     # Run apart with a generous limit, as a hang guard (not a timing).
-    code = "from rag.documents import split_sentences; split_sentences('Mr. Smith ' * 40000)"
+    code = "from rag.documents.parse import split_sentences; split_sentences('Mr. Smith ' * 40000)"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=120, check=True)
 
 
@@ -74,7 +74,7 @@ def test_a_gguf_with_thousands_of_nested_arrays_is_one_model_error(tmp_path: Pat
     import struct
 
     from rag.errors import ModelError
-    from rag.gguf import check_gguf_file
+    from rag.llm.gguf import check_gguf_file
 
     key = b"general.nested"
     header = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", len(key)) + key

@@ -1,4 +1,4 @@
-"""The start-up path stays light, and the layers point one way (rag_web → rag, never back)."""
+"""The start-up path stays light, and the layers point one way (ui → rag, never back)."""
 
 from __future__ import annotations
 
@@ -25,14 +25,14 @@ HEAVY = (
     "scipy",
 )
 ADAPTERS = {
-    "torch": {"rag/embedding.py", "rag/embedding_onnx_export.py"},
-    "sentence_transformers": {"rag/embedding.py"},
-    "transformers": {"rag/embedding_onnx_export.py"},
-    "onnxruntime": {"rag/embedding_onnx.py"},
-    "faiss": {"rag/vector_store.py"},
-    "llama_cpp": {"rag/llm.py"},
-    "gradio": set(),  # only rag_web/
-    "bm25s": {"rag/lexical.py"},
+    "torch": {"rag/embedding/model.py", "rag/embedding/onnx_export.py"},
+    "sentence_transformers": {"rag/embedding/model.py"},
+    "transformers": {"rag/embedding/onnx_export.py"},
+    "onnxruntime": {"rag/embedding/onnx_encoder.py"},
+    "faiss": {"rag/index/vectors.py"},
+    "llama_cpp": {"rag/llm/runtime.py"},
+    "gradio": set(),  # only ui/
+    "bm25s": {"rag/index/bm25.py"},
 }
 
 
@@ -92,7 +92,7 @@ def test_rag_never_imports_ui_and_heavy_libraries_stay_in_their_adapters() -> No
     for path in sorted((ROOT / "rag").glob("*.py")):
         relative = path.relative_to(ROOT).as_posix()
         imported = _imports(path)
-        assert "rag_web" not in imported, f"{relative} imports rag_web/"
+        assert "ui" not in imported, f"{relative} imports ui/"
         for library, allowed in ADAPTERS.items():
             if library in imported:
                 assert relative in allowed, f"{relative} imports {library}"
@@ -105,15 +105,19 @@ LAYERS = {
         "rag.errors",  # RagError and its exit codes
         "rag.terminal",  # printing text safely
         "rag.pipeline",  # check_question, to refuse a bad question before loading anything
-        "rag.evaluation",  # `rag eval`
-        "rag.gold",  # ... and the gold file it scores
-        "rag.models",  # `rag models`
+        "rag.evaluation.scoring",  # `rag eval`
+        "rag.evaluation.gold",  # ... and the gold file it scores
+        "rag.llm",  # `rag models`: the catalogue
     },
-    "rag/evaluation.py": {"rag.errors", "rag.gold", "rag.citations"},  # claims, for scoring
-    "rag_web/app.py": set(),
-    "rag_web/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into
-    "rag_web/render.py": {"rag.results"},  # the answer's format: the [¶N] marker, abstention
-    "rag_web/guard.py": set(),
+    "rag/evaluation/scoring.py": {
+        "rag.errors",
+        "rag.evaluation.gold",
+        "rag.answer.attribution",  # claims, for scoring
+    },
+    "ui/app.py": set(),
+    "ui/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into
+    "ui/render.py": {"rag.results"},  # the answer's format: the [¶N] marker, abstention
+    "ui/guard.py": set(),
 }
 
 
@@ -133,8 +137,8 @@ def _library_modules(path: Path) -> set[str]:
 
 
 def test_the_cli_web_chat_and_evaluation_answer_through_the_public_api() -> None:
-    assert {p.relative_to(ROOT).as_posix() for p in (ROOT / "rag_web").glob("*.py")} - {
-        "rag_web/__init__.py"
+    assert {p.relative_to(ROOT).as_posix() for p in (ROOT / "ui").glob("*.py")} - {
+        "ui/__init__.py"
     } <= set(LAYERS)
     for relative, allowed in LAYERS.items():
         assert _library_modules(ROOT / relative) <= allowed, relative
@@ -144,7 +148,7 @@ def test_the_cli_web_chat_and_evaluation_answer_through_the_public_api() -> None
 def test_importing_the_web_chat_sets_no_environment_variable() -> None:
     probe = (
         "import os\nbefore = dict(os.environ)\n"
-        "import rag_web.app, rag_web.cli, rag_web.render, rag_web.guard\n"
+        "import ui.app, ui.cli, ui.render, ui.guard\n"
         "changed = set(before).symmetric_difference(os.environ)\n"
         "changed |= {k for k in before if before[k] != os.environ.get(k, before[k])}\n"
         "print(sorted(changed))"

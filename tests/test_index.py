@@ -11,14 +11,16 @@ import pytest
 
 from rag.config import SEED_ARTICLES, Settings
 from rag.errors import IndexUnreadable, SourceError
-from rag.extractive import ExtractiveAnswerer
-from rag.index import current_path, open_index, sources_of, stale_reason
-from rag.index_build import build_index
-from rag.index_format import FORMAT_VERSION
-from rag.lexical import Bm25Index, tokenize
-from rag.retrieval import Retriever
+from rag.index.bm25 import Bm25Index
+from rag.index.build import build_index
+from rag.index.ensure import sources_of, stale_reason
+from rag.index.folder import current_path
+from rag.index.manifest import FORMAT_VERSION
+from rag.index.store import open_index
+from rag.retrieval.retriever import Retriever
+from rag.text.tokens import tokenize
 
-from .conftest import ARTICLE, FakeEmbedder
+from .conftest import ARTICLE, FakeEmbedder, extractive_answerer
 
 
 def settings_for(tmp_path: Path) -> Settings:
@@ -149,7 +151,7 @@ def test_several_documents_are_cited_by_name(tmp_path: Path) -> None:
     retrieval = Retriever(index, FakeEmbedder()).retrieve(
         "How many schools did the storm close?", 3
     )
-    answer = ExtractiveAnswerer(index, abstain_threshold=0.0).answer(retrieval, "q", "q")
+    answer = extractive_answerer(index, abstain_threshold=0.0).answer(retrieval, "q", "q")
     assert "14 schools" in answer.text
     assert "[weather ¶2]" in answer.text
     assert answer.citations[0].doc == "weather"
@@ -158,7 +160,7 @@ def test_several_documents_are_cited_by_name(tmp_path: Path) -> None:
 def test_numpy_bm25_matches_bm25s(tmp_path: Path) -> None:
     import bm25s
 
-    from rag.lexical import build_bm25
+    from rag.index.bm25 import build_bm25
 
     texts = [line for line in ARTICLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     build_bm25(texts, tmp_path)
@@ -180,7 +182,7 @@ def test_run_on_sentences_are_quoted_in_part(tmp_path: Path) -> None:
     build_index(settings, [story], embedder=FakeEmbedder())
     index = open_index(settings)
     retrieval = Retriever(index, FakeEmbedder()).retrieve("When did the bridge open?", 3)
-    answer = ExtractiveAnswerer(index, abstain_threshold=-10).answer(retrieval, "q", "q")
+    answer = extractive_answerer(index, abstain_threshold=-10).answer(retrieval, "q", "q")
     citation = answer.citations[0]
     assert len(citation.quote) <= 400 and "bridge opened" in citation.quote
     assert citation.text[citation.start : citation.end] == citation.quote

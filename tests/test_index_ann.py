@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings
-from rag.index import open_index
-from rag.index_build import build_index
-from rag.vector_store import HNSW_RECALL_SAMPLE
+from rag.index.build import build_index
+from rag.index.store import open_index
+from rag.index.vectors import HNSW_RECALL_SAMPLE
 
 from .conftest import ROOT, FakeEmbedder
 

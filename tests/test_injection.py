@@ -1,4 +1,4 @@
-"""Sentences that address the reader or an AI system are recognised (rag.injection) and never
+"""Sentences that address the reader or an AI system are recognised (rag.text.injection) and never
 win as an extractive answer."""
 
 from __future__ import annotations
@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import Settings
-from rag.extractive import ExtractiveAnswerer
-from rag.injection import addresses_the_system
-from rag.retrieval import Hit, Retrieval
+from rag.retrieval.retriever import Hit, Retrieval
+from rag.text.injection import addresses_the_system
 
-from .conftest import FakeEmbedder
+from .conftest import FakeEmbedder, extractive_answerer
 from .test_citations import make_index
 
 
@@ -57,9 +55,7 @@ def test_a_keyword_stuffed_instruction_never_wins_as_the_answer(tmp_path: Path) 
     question = "What is the date of the attacks?"
     hits = [Hit("base", 3, 1.0, 0.9, 1.0), Hit("base", 2, 0.5, 0.5, 1.0)]
     retrieval = Retrieval(question, FakeEmbedder().embed_batch([question])[0], hits, 0.0)
-    answer = ExtractiveAnswerer(index, Settings().abstain_threshold).answer(
-        retrieval, question, question
-    )
+    answer = extractive_answerer(index).answer(retrieval, question, question)
     assert "HACKED" not in answer.text
     assert not answer.abstained and answer.citations  # it answers, from the real paragraph
     assert all(c.paragraph == 2 for c in answer.citations)

@@ -6,7 +6,7 @@ sentences or a fallback (the extractive answer), and any citation left is verbat
 paragraph. Also: streaming on a terminal (a pseudo-terminal), JSON output, chat follow-ups, and
 the one-line errors (exit code 5) or extractive fallback (with a notice) for broken models.
 
-First, fast: the catalogue of named models (rag.models) with a fake model in two tiny parts —
+First, fast: the catalogue of named models (rag.llm.catalogue) with a fake model in two tiny parts —
 assembled atomically into the models folder, verified by sha256, a wrong file refused and never
 left behind — and an unknown model name as a one-line error. The real named models are tested in
 tests/test_real_model.py.
@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from rag import models
 from rag.errors import ModelError
-from rag.model_files import resolve_model_path
+from rag.llm import catalogue
+from rag.llm.resolve import resolve_model_path
 
 from .conftest import RAG, ROOT, one_line_error, run_rag
 
@@ -44,10 +44,10 @@ PARTS = (b"GGUF first part of a fake model, ", b"and its second part.")
 
 def fake_model(
     monkeypatch: pytest.MonkeyPatch, folder: Path, parts: tuple[bytes, ...] = PARTS, **pins: Any
-) -> models.KnownModel:
+) -> catalogue.KnownModel:
     """A catalogue entry "fake-2part" whose parts are tiny files in `folder` (as if installed)."""
     whole = b"".join(parts)
-    known = models.KnownModel(
+    known = catalogue.KnownModel(
         name="fake-2part",
         title="a fake model in parts",
         requirements=tuple(f"fake-part{i}==1.0" for i in range(1, len(parts) + 1)),
@@ -61,9 +61,9 @@ def fake_model(
     for name, data in zip(known.parts, parts, strict=True):
         (folder / name).write_bytes(data)
         paths.append(folder / name)
-    monkeypatch.setitem(models.CATALOGUE, known.name, known)
-    installed = models.InstalledModel(known, tuple(paths))
-    monkeypatch.setattr(models, "find_installed", lambda name: installed)
+    monkeypatch.setitem(catalogue.CATALOGUE, known.name, known)
+    installed = catalogue.InstalledModel(known, tuple(paths))
+    monkeypatch.setattr(catalogue, "find_installed", lambda name: installed)
     return known
 
 
@@ -72,20 +72,20 @@ def test_a_model_in_parts_is_assembled_once_and_verified(
 ) -> None:
     fake_model(monkeypatch, tmp_path / "site-packages")
     folder = tmp_path / "models"
-    path = models.model_file("Fake-2part ", folder)
+    path = catalogue.model_file("Fake-2part ", folder)
     assert path == folder / "fake-2part.gguf" and path.read_bytes() == b"".join(PARTS)
     assert sorted(p.name for p in folder.iterdir()) == [
         "fake-2part.gguf",
         "fake-2part.verified.json",
     ]
     # Verified once: the next start neither copies nor hashes again.
-    monkeypatch.setattr(models, "_assemble", lambda *a: pytest.fail("assembled again"))
-    assert models.model_file("fake-2part", folder) == path
+    monkeypatch.setattr(catalogue, "_assemble", lambda *a: pytest.fail("assembled again"))
+    assert catalogue.model_file("fake-2part", folder) == path
     monkeypatch.undo()
     # A file changed since it was verified is assembled again from the parts.
     fake_model(monkeypatch, tmp_path / "site-packages")
     path.write_bytes(b"GGUF tampered")
-    assert models.model_file("fake-2part", folder).read_bytes() == b"".join(PARTS)
+    assert catalogue.model_file("fake-2part", folder).read_bytes() == b"".join(PARTS)
 
 
 @pytest.mark.parametrize("pin", ["sha256", "size"])
@@ -96,7 +96,7 @@ def test_a_wrong_model_file_is_refused_and_leaves_nothing_behind(
     fake_model(monkeypatch, tmp_path / "site-packages", **wrong)
     folder = tmp_path / "models"
     with pytest.raises(ModelError, match=r"model fake-2part is not the pinned file .*reinstall"):
-        models.model_file("fake-2part", folder)
+        catalogue.model_file("fake-2part", folder)
     assert list(folder.iterdir()) == []  # no partial file, no assembled file, no record
 
 
@@ -106,19 +106,19 @@ def test_a_single_file_model_is_used_in_place_and_verified(
     data = (b"GGUF a one-file model",)
     fake_model(monkeypatch, tmp_path / "site-packages", parts=data)
     folder = tmp_path / "models"
-    path = models.model_file("fake-2part", folder)
+    path = catalogue.model_file("fake-2part", folder)
     assert path == tmp_path / "site-packages" / "part1.bin"  # not copied
     assert [p.name for p in folder.iterdir()] == ["fake-2part.verified.json"]
     path.write_bytes(b"GGUF a one-file modeL")  # same size, other bytes, newer time
     with pytest.raises(ModelError, match="is not the pinned file"):
-        models.model_file("fake-2part", folder)
+        catalogue.model_file("fake-2part", folder)
 
 
 def test_a_model_that_is_not_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     fake_model(monkeypatch, tmp_path)
-    monkeypatch.setattr(models, "find_installed", lambda name: None)
+    monkeypatch.setattr(catalogue, "find_installed", lambda name: None)
     with pytest.raises(ModelError, match=r"fake-2part is not installed: run scripts/setup"):
-        models.model_file("fake-2part", tmp_path / "models")
+        catalogue.model_file("fake-2part", tmp_path / "models")
 
 
 def test_resolve_model_path_assembles_a_named_model(

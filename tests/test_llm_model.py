@@ -1,4 +1,5 @@
-"""rag.llm against real llama.cpp with a tiny random-weight GGUF (scripts/make_tiny_gguf.py).
+"""rag.llm.runtime against real llama.cpp with a tiny random-weight GGUF
+(scripts/make_tiny_gguf.py).
 
 The model's output is gibberish; these tests check loading, templating, streaming, token
 counting, context checks, the one-line errors and the lazy import, not answer quality.
@@ -16,13 +17,13 @@ from types import ModuleType
 import pytest
 
 from rag.errors import InputError, ModelError
-from rag.llm import (
+from rag.llm.resolve import resolve_model_path
+from rag.llm.runtime import (
     LocalModel,
     context_size_for,
     get_model,
     unload_models,
 )
-from rag.model_files import resolve_model_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = [
@@ -296,7 +297,7 @@ def test_context_size_for() -> None:
 
 def test_importing_rag_llm_does_not_import_llama_cpp() -> None:
     code = (
-        "import sys, rag.llm; "
+        "import sys, rag.llm.runtime; "
         "heavy = [m for m in ('llama_cpp', 'huggingface_hub', 'jinja2') if m in sys.modules]; "
         "print(heavy); sys.exit(1 if heavy else 0)"
     )

@@ -29,7 +29,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
-    for package in ("rag", "rag_web"):
+    for package in ("rag", "ui"):
         shutil.copytree(ROOT / package, source / package, ignore=IGNORED)
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
@@ -89,10 +89,10 @@ def test_the_version_is_written_once() -> None:
 def test_the_wheel_ships_the_article_and_no_checkout_files(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "rag/seeds/000_5d857531382a8c3c.txt" in names
-    assert {"rag/py.typed", "rag_web/py.typed", "rag_web/style.css"} <= set(names)
+    assert {"rag/py.typed", "ui/py.typed", "ui/style.css"} <= set(names)
     assert any(n.endswith("/licenses/LICENSE") for n in names)
     tops = {n.split("/")[0] for n in names if not n.startswith("rag-")}
-    assert tops == {"rag", "rag_web"}  # no `ui`, no tests, scripts or index
+    assert tops == {"rag", "ui"}  # no `ui`, no tests, scripts or index
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
     from rag import __version__
 

@@ -1,4 +1,4 @@
-"""The real instruct model qwen2.5-coder-0.5b (rag.models) answering over the real article.
+"""The real instruct model qwen2.5-coder-0.5b (rag.llm.catalogue) answering over the real article.
 
 Loaded once per session (conftest's `qwen_pipeline`, over the session's article index; the
 model's packages are assembled and verified into a session folder). The model writes in its own
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from rag import models
+from rag.llm import catalogue
 from rag.results import ABSTENTION, Answer
 
 from .conftest import ARTICLE, REAL_MODEL, rag_index, run_rag, with_model
@@ -114,7 +114,7 @@ def test_rag_ask_with_the_model_by_name(article_index_dir: Path, real_model_dir:
 
 
 def test_rag_models_lists_the_installed_models(real_model_dir: Path) -> None:
-    if any(models.find_installed(name) is None for name in models.CATALOGUE):
+    if any(catalogue.find_installed(name) is None for name in catalogue.CATALOGUE):
         pytest.skip("not every catalogue model is installed: run scripts/setup --with-model")
     done = run_rag(
         "models", "--json", "--verify", env={"RAG_MODELS_DIR": str(real_model_dir)}, timeout=600
@@ -123,7 +123,7 @@ def test_rag_models_lists_the_installed_models(real_model_dir: Path) -> None:
     rows = {row["name"]: row for row in json.loads(done.stdout)}
     assert set(rows) == {"qwen2.5-coder-0.5b", "smollm2-135m"}
     for name, row in rows.items():
-        known = models.CATALOGUE[name]
+        known = catalogue.CATALOGUE[name]
         assert row["installed"] is True
         assert row["sha256"] == known.sha256 and len(row["sha256"]) == 64
         assert row["size_bytes"] == known.size

@@ -203,7 +203,7 @@ def model_server(
 def scripted_server(pipeline: Any) -> Iterator[str]:
     """The app in this process over the real index and citation check, a scripted model
     answering (tests/test_ui_server.py: ScriptedModel), so what the check removes is known."""
-    from rag_web.app import build_app, start
+    from ui.app import build_app, start
 
     app = build_app(with_scripted_model(pipeline))
     url = start(app, "127.0.0.1", free_port())

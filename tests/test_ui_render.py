@@ -1,12 +1,12 @@
-"""rag_web.render: every article or model text is escaped; quotes are marked where they sit."""
+"""ui.render: every article or model text is escaped; quotes are marked where they sit."""
 
 from __future__ import annotations
 
 import re
 
-from rag.documents import parse_text
+from rag.documents.parse import parse_text
 from rag.results import ABSTENTION, Answer, Citation
-from rag_web import render
+from ui import render
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -145,7 +145,8 @@ def test_unknown_fallback_is_an_escaped_notice() -> None:
 # --- model mode ------------------------------------------------------------------------------
 
 MODEL = "qwen2.5-coder-0.5b"
-# Removals as rag.citations and rag.generate record them, with markup from the model.
+# Removals as rag.answer.attribution and rag.answer.generative record them, with markup from the
+# model.
 DROPPED = [
     {
         "sentence": f"Hamas nominated him {SCRIPT} in 1990. [¶13]",
@@ -380,7 +381,7 @@ def test_short_answer_leads_in_bold_and_closest_is_no_source() -> None:
 
 
 def test_one_marker_pattern_reads_what_rag_writes() -> None:
-    from rag.chat import strip_citations
+    from rag.chat.rewrite import strip_citations
     from rag.results import MARKER, marker
 
     for written in (marker("d", 13, False), marker("basra_port", 7, True)):

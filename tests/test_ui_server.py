@@ -233,7 +233,7 @@ SMALL_MODEL = "smollm2-135m"  # the smallest real instruct model `rag models` kn
 
 def require_model(name: str) -> None:
     """Skip unless the registry package carrying the model is installed."""
-    from rag.models import find_installed
+    from rag.llm.catalogue import find_installed
 
     if find_installed(name) is None:
         pytest.skip(f"model {name} is not installed (`rag models` says how to install it)")
@@ -418,7 +418,7 @@ def test_serve_is_registered_and_light() -> None:
     )
     assert "--host" in done.stdout and "--port" in done.stdout and "7860" in done.stdout
     assert "--json" not in done.stdout
-    probe = "import sys, rag_web.cli; print('gradio' in sys.modules)"
+    probe = "import sys, ui.cli; print('gradio' in sys.modules)"
     loaded = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
     )
@@ -426,7 +426,7 @@ def test_serve_is_registered_and_light() -> None:
 
 
 def test_loopback_detection() -> None:
-    from rag_web.cli import is_loopback
+    from ui.cli import is_loopback
 
     assert all(map(is_loopback, ["127.0.0.1", "127.1.2.3", "::1", "localhost"]))
     assert not any(map(is_loopback, ["0.0.0.0", "::", "192.168.1.5", "example.com"]))
@@ -438,7 +438,7 @@ def test_non_loopback_host_warns(
     """The handler, with the pipeline and the server stubbed out."""
     import rag.cli
     import rag.pipeline
-    import rag_web.cli
+    import ui.cli
 
     calls = []
     pipeline = SimpleNamespace(mode_label="extractive")
@@ -447,20 +447,20 @@ def test_non_loopback_host_warns(
         build_app=lambda p: app,
         start=lambda a, host, port, allow_remote: f"http://127.0.0.1:{port}/",
     )
-    monkeypatch.setitem(sys.modules, "rag_web.app", fake_app)  # no gradio import here
+    monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
     monkeypatch.setattr(rag.cli, "settings_from", lambda args: "settings")
     monkeypatch.setattr(
         rag.pipeline.Pipeline, "open", staticmethod(lambda settings, progress=None: pipeline)
     )
-    monkeypatch.setattr(rag_web.cli, "_check_free", lambda host, port: None)
+    monkeypatch.setattr(ui.cli, "_check_free", lambda host, port: None)
 
     def interrupt() -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(rag_web.cli, "_serve_forever", interrupt)
+    monkeypatch.setattr(ui.cli, "_serve_forever", interrupt)
     for host, warned in (("0.0.0.0", True), ("127.0.0.1", False)):
         args = SimpleNamespace(host=host, port=7999, allow_remote=True)
-        assert rag_web.cli.cmd_serve(args) == 0  # type: ignore[arg-type]
+        assert ui.cli.cmd_serve(args) == 0  # type: ignore[arg-type]
         out, err = capsys.readouterr()
         assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
         assert ("warning: listening on 0.0.0.0" in err) is warned
@@ -469,13 +469,13 @@ def test_non_loopback_host_warns(
     from rag.errors import InputError
 
     with pytest.raises(InputError, match="add --allow-remote"):
-        rag_web.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
+        ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
     assert calls == ["closed", "closed"]
 
 
 def test_bad_port_is_refused_before_loading() -> None:
     from rag.errors import InputError
-    from rag_web.cli import cmd_serve
+    from ui.cli import cmd_serve
 
     with pytest.raises(InputError, match="--port"):
         cmd_serve(SimpleNamespace(host="127.0.0.1", port=70000, allow_remote=False))  # type: ignore[arg-type]
@@ -491,7 +491,7 @@ class StreamingPipeline:
     mode_label = "llm: tiny.gguf"
 
     def __init__(self, fail: bool = False) -> None:
-        from rag.documents import parse_text
+        from rag.documents.parse import parse_text
 
         text = (
             "Bridge opens\n\nThe mayor opened the bridge on Monday.\n\n"
@@ -539,7 +539,7 @@ class StreamingPipeline:
 
 
 def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:
-    from rag_web.app import Chat, concurrency_limit
+    from ui.app import Chat, concurrency_limit
 
     pipeline = StreamingPipeline()
     assert concurrency_limit(pipeline) == 1  # one model call at a time
@@ -581,7 +581,7 @@ class RewritingPipeline(StreamingPipeline):
 def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
     """The rewriter resolves earlier turns itself: feeding it rewritten questions would nest
     their context ("(… (…))")."""
-    from rag_web.app import Chat
+    from ui.app import Chat
 
     pipeline = RewritingPipeline()
     chat = Chat(pipeline)
@@ -605,7 +605,7 @@ def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
 
 
 def test_model_failure_mid_stream_is_a_message_not_a_crash() -> None:
-    from rag_web.app import Chat
+    from ui.app import Chat
 
     pipeline = StreamingPipeline(fail=True)
     messages, conversation, _, _ = list(Chat(pipeline).respond("What did it show?", None))[-1]
@@ -615,7 +615,7 @@ def test_model_failure_mid_stream_is_a_message_not_a_crash() -> None:
 
 
 def test_leaving_mid_stream_closes_the_model_stream() -> None:
-    from rag_web.app import Chat
+    from ui.app import Chat
 
     pipeline = StreamingPipeline()
     steps = Chat(pipeline).respond("What did it show?", None)
@@ -625,7 +625,7 @@ def test_leaving_mid_stream_closes_the_model_stream() -> None:
 
 
 def test_too_long_or_empty_questions_in_the_chat() -> None:
-    from rag_web.app import Chat
+    from ui.app import Chat
 
     chat = Chat(StreamingPipeline())
     messages, conversation, _, textbox = list(chat.respond("why " * 30, None))[-1]
@@ -645,7 +645,7 @@ def test_route_guard_counts_received_bytes() -> None:
     app sends afterwards is dropped), or an abort once the app's response has started."""
     import asyncio
 
-    from rag_web.guard import MAX_BODY_BYTES, BodyTooLarge, RouteGuard
+    from ui.guard import MAX_BODY_BYTES, BodyTooLarge, RouteGuard
 
     async def run(respond_first: bool) -> list[dict]:
         chunks = [b"x" * 1024] * (MAX_BODY_BYTES // 1024 + 2)
@@ -690,7 +690,8 @@ SCRIPTED = (
 
 
 class ScriptedModel:
-    """Stands in for the language model (rag.generate.ChatModel): always writes SCRIPTED, word
+    """Stands in for the language model (rag.answer.generative.ChatModel): always writes SCRIPTED,
+    word
     by word; its second sentence is not in the article."""
 
     name = "scripted-model"
@@ -706,13 +707,9 @@ class ScriptedModel:
 
 def with_scripted_model(pipeline):
     """A pipeline over the same real index, embedder and citation check, ScriptedModel answering."""
-    from rag.generate import GenerativeAnswerer
     from rag.pipeline import Pipeline
 
-    generator = GenerativeAnswerer(
-        ScriptedModel(), pipeline.settings, pipeline.index, pipeline.embedder
-    )
-    return Pipeline(pipeline.settings, pipeline.index, pipeline.embedder, generator)
+    return Pipeline(pipeline.settings, pipeline.index, pipeline.embedder, ScriptedModel())
 
 
 @pytest.fixture(scope="module")
@@ -722,7 +719,7 @@ def scripted_pipeline(pipeline):
 
 @pytest.mark.slow
 def test_model_answer_in_the_chat_lists_what_the_check_removed(scripted_pipeline) -> None:
-    from rag_web.app import Chat
+    from ui.app import Chat
 
     steps = list(Chat(scripted_pipeline).respond(NOMINATED, None))
     drafts = [step[0][-1]["content"] for step in steps[:-1]]

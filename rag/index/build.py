@@ -1,0 +1,164 @@
+"""Building the index: parse the sources, embed their passages, write vectors, BM25, documents,
+the ONNX query encoder and the manifest into a fresh folder, then make it the current index.
+
+A build writes a fresh `builds/.tmp-*` folder under the build lock, fsyncs it, and only then
+repoints `current`, so an interrupted build leaves the previous index untouched; a build that
+cannot export the query encoder never replaces an index that has one. With `unless_fresh`, a
+build that another process finished while this one waited for the lock is used as it is. Not
+here: opening the index or deciding it is stale (rag.index.store), the FAISS file
+(rag.index.vectors),
+BM25 (rag.index.bm25), the folder's lock, swap and cleanup (rag.index.folder).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.config import Settings
+from rag.documents.parse import load_documents
+from rag.documents.passages import units_for
+from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
+from rag.index.bm25 import build_bm25
+from rag.index.files import record_files
+from rag.index.folder import (
+    build_lock,
+    check_ours,
+    current_path,
+    fsync_tree,
+    mark,
+    remove_leftovers,
+    remove_old_builds,
+    swap_current,
+)
+from rag.index.manifest import build_manifest, document_to_json, read_manifest
+from rag.index.staleness import stale_reason
+from rag.index.store import open_index
+from rag.index.vectors import write_vectors
+from rag.progress import Progress, no_progress
+
+
+def build_index(
+    settings: Settings,
+    sources: Sequence[Path],
+    *,
+    progress: Progress = no_progress,
+    embedder: Any = None,
+    unless_fresh: bool = False,
+) -> Path:
+    """Parse, embed and index `sources`; atomically make the result the current index.
+
+    With `unless_fresh`, a build that another process finished while this one waited for the
+    lock is used as it is (two `rag ask` on a fresh machine build once).
+    """
+    started = time.perf_counter()
+    max_bytes = settings.max_source_mb * 2**20
+    documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes)
+    units = units_for(documents)
+    builds = settings.index_dir / "builds"
+    check_ours(settings.index_dir)  # before any work: never build over what is not ours
+    try:
+        builds.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
+    with build_lock(settings.index_dir):
+        check_ours(settings.index_dir)
+        if unless_fresh and stale_reason(settings) is None:
+            with contextlib.suppress(IndexUnreadable):
+                open_index(settings)
+                return current_path(settings.index_dir).resolve()
+        progress(
+            f"indexing {len(documents)} document(s): {sum(len(d.paragraphs) for d in documents)}"
+            f" paragraphs, {len(units)} passages"
+        )
+        if embedder is None:
+            from rag.embedding.torch_encoder import SentenceTransformerEmbedder
+
+            embedder = SentenceTransformerEmbedder.from_setting(
+                settings.embedding_model, threads=settings.threads
+            )
+        remove_leftovers(builds)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        tmp = builds / f".tmp-{stamp}"
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise IndexUnreadable(f"cannot write in {builds}: {exc.strerror}") from None
+        try:  # from here on, a failure or an interruption removes the unfinished build
+            mark(tmp)
+            vectors = embedder.embed_batch([u.search_text for u in units])
+            faiss_info = write_vectors(
+                vectors,
+                tmp / "vectors.faiss",
+                threads=settings.threads,
+                ann_min_vectors=settings.ann_min_vectors,
+            )
+            (tmp / "bm25").mkdir()
+            build_bm25([u.search_text for u in units], tmp / "bm25")
+            (tmp / "documents.json").write_text(
+                json.dumps([document_to_json(d) for d in documents], ensure_ascii=False),
+                encoding="utf-8",
+            )
+            encoder = _export_query_encoder(embedder, tmp / "query_encoder", settings, progress)
+            manifest = build_manifest(settings, embedder, documents, units, faiss_info, encoder)
+            manifest["build_seconds"] = round(time.perf_counter() - started, 3)
+            manifest["files"] = record_files(tmp)
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            fsync_tree(tmp)  # on disk before it can become `current`
+            final = builds / stamp
+            tmp.rename(final)
+        except (OSError, RuntimeError) as exc:  # a full disk, a read-only folder (faiss: Runtime)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise IndexUnreadable(
+                f"cannot build the index in {settings.index_dir} ({one_line(exc, last=True)}); "
+                "the current index, if any, is kept"
+            ) from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        swap_current(settings.index_dir, final)
+        remove_old_builds(builds, keep=final)
+    progress(f"index ready in {time.perf_counter() - started:.1f} s ({settings.index_dir})")
+    return final
+
+
+def _export_query_encoder(
+    embedder: Any, out_dir: Path, settings: Settings, progress: Progress
+) -> dict[str, Any] | None:
+    model_dir = getattr(embedder, "model_dir", None)
+    if model_dir is None:
+        return None
+    from rag.embedding.onnx_export import export_query_encoder
+
+    progress("exporting the query encoder to ONNX…")
+    try:
+        return export_query_encoder(model_dir, out_dir, threads=settings.threads)
+    except (ModelError, OSError, RuntimeError) as exc:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        why = one_line(exc, last=not isinstance(exc, ModelError))
+        if _current_has_encoder(settings):  # a complete index is never replaced by a lesser one
+            raise IndexUnreadable(
+                f"cannot export the query encoder ({why}); the current index is kept"
+            ) from None
+        progress(f"warning: no fast query encoder ({why}); queries will load sentence-transformers")
+        return None
+
+
+def _current_has_encoder(settings: Settings) -> bool:
+    try:
+        return bool(read_manifest(current_path(settings.index_dir)).get("query_encoder"))
+    except IndexUnreadable:
+        return False
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise SourceError(f"{path}: cannot be followed ({one_line(exc)})") from None

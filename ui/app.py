@@ -1,0 +1,283 @@
+"""The Gradio app: a chat about the article, its sources, the article itself, and an API.
+
+`build_app(pipeline)` lays out the page: the headline and date with the answering mode, a chat
+whose answers stream in with `[¶N]` markers and their sources quoted underneath, example
+questions, and a panel with the whole article where the paragraphs cited by the current answer
+are marked. Each browser session has its own conversation (a `gr.State`); follow-ups go through
+`pipeline.stream(question, history)` and the rewritten question is shown in small print.
+In model mode the header names the model, its draft streams in labelled as not yet checked, and
+the checked answer replaces it: the kept sentences with their `[¶N]`, the sources with the
+supporting sentence highlighted, and what the check removed in a collapsed list with reasons.
+`api_name="ask"` answers one question and returns the `rag ask --json` object (for
+`gradio_client`). `start(app, host, port)` serves it with the settings of `rag serve`.
+
+Nothing is loaded at import: the caller opens the `Pipeline` and passes it in. All text is
+escaped by `ui.render`; `start` and `ui.guard.RouteGuard` hold the server-side limits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag import Answer, Conversation, RagError
+from ui import render
+from ui.guard import LOOPBACK_HOSTS, RouteGuard
+
+CONCURRENCY_ID = "pipeline"  # the chat and the API share one limit
+QUEUE_MAX_SIZE = 200  # waiting requests beyond this are refused ("queue full")
+
+
+def concurrency_limit(pipeline: Any) -> int:
+    """How many questions run at once. A language model answers one at a time (llama.cpp
+    holds a lock and already uses every thread), so more would only queue inside the model and
+    hide the wait from Gradio's queue. Extractive answers take milliseconds and the shared
+    index is read-only, so a few may overlap."""
+    return 1 if pipeline.mode == "llm" else 4
+
+
+def new_conversation() -> dict[str, list[Any]]:
+    """Per-session state: the chat as shown, and the (question as asked, answer) turns."""
+    return {"messages": [], "turns": []}
+
+
+class Chat:
+    """The event handlers, over one shared pipeline; all per-session data is in the state."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+        self.documents = pipeline.index.documents
+        self.multi_doc = bool(pipeline.index.multi_doc)
+        self.max_chars = int(pipeline.settings.max_question_chars)
+        self.blank_article = render.article_html(self.documents, (), self.multi_doc)
+        # The model's name while it writes (None in extractive mode, which does not stream).
+        self.model = render.model_of(pipeline.mode_label) if pipeline.mode == "llm" else None
+
+    def respond(self, question: str, conversation: dict[str, list[Any]] | None) -> Iterator[tuple]:
+        """One chat turn: yields (chat, conversation, article panel, textbox) as it goes."""
+        conversation = conversation or new_conversation()
+        messages = list(conversation["messages"])
+        turns = list(conversation["turns"])
+        question = question if isinstance(question, str) else ""
+        if not question.strip():
+            yield messages, conversation, gr.skip(), ""
+            return
+        try:
+            question = self.pipeline.check_question(question)
+        except RagError as exc:  # the question is refused (empty, too long, not UTF-8)
+            shown = (
+                question if len(question) <= self.max_chars else question[: self.max_chars] + "…"
+            )
+            messages += [_user(shown), _assistant(render.error_html(str(exc)))]
+            yield *self._out(messages, turns), gr.skip(), question
+            return
+        messages += [_user(question), _assistant(render.partial_html("", self.model))]
+        yield *self._out(messages, turns), gr.skip(), ""
+
+        answer: Answer | None = None
+        streamed = ""
+        try:
+            session = Conversation(self.pipeline)  # records the turn into `turns`
+            session.turns = turns
+            with contextlib.closing(session.stream(question)) as stream:
+                for piece in stream:
+                    streamed += piece
+                    messages[-1] = _assistant(render.partial_html(streamed, self.model))
+                    yield *self._out(messages, turns), gr.skip(), ""
+                answer = stream.answer
+        except RagError as exc:
+            messages[-1] = _assistant(render.error_html(str(exc)))
+        except Exception as exc:  # a bug: keep the session alive, log the traceback
+            traceback.print_exc(file=sys.stderr)
+            messages[-1] = _assistant(render.error_html(f"internal error ({type(exc).__name__})"))
+        if answer is None:
+            yield *self._out(messages, turns), gr.skip(), ""
+            return
+        messages[-1] = _assistant(render.answer_html(answer, self.multi_doc))
+        article = render.article_html(self.documents, answer.citations, self.multi_doc)
+        yield *self._out(messages, turns), article, ""
+
+    @staticmethod
+    def _out(messages: list[Any], turns: list[Any]) -> tuple[list[Any], dict[str, list[Any]]]:
+        """Snapshots: each yield stands on its own (the lists keep changing afterwards)."""
+        return list(messages), {"messages": list(messages), "turns": list(turns)}
+
+    def respond_example(
+        self, sample: Any, conversation: dict[str, list[Any]] | None
+    ) -> Iterator[tuple]:
+        question = sample[0] if isinstance(sample, (list, tuple)) and sample else ""
+        yield from self.respond(str(question), conversation)
+
+    def clear(self) -> tuple:
+        return [], new_conversation(), self.blank_article, ""
+
+    def ask(self, question: str) -> dict:
+        try:
+            return dict(self.pipeline.ask(question).to_dict())
+        except RagError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+
+
+def build_app(pipeline: Any, examples: Sequence[str] | None = None) -> gr.Blocks:
+    """The chat app over an opened `rag.pipeline.Pipeline`."""
+    chat = Chat(pipeline)
+    documents = chat.documents
+    limit = concurrency_limit(pipeline)
+    examples = list(examples) if examples is not None else pipeline.example_questions()
+
+    def ask(question: str) -> dict:
+        """Answer one question about the article (no conversation); returns the same JSON
+        object as `rag ask --json`."""
+        return chat.ask(question)
+
+    title = documents[0].headline
+    with gr.Blocks(title=f"rag · {title}"[:120], analytics_enabled=False) as app:
+        gr.HTML(
+            render.header_html(documents, pipeline.mode_label),
+            js_on_load=None,
+            elem_id="rag-header",
+        )
+        conversation = gr.State(new_conversation())
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    show_label=False,
+                    height=560,
+                    elem_id="rag-chat",
+                    layout="bubble",
+                    buttons=["copy"],
+                    feedback_options=None,
+                    latex_delimiters=[],
+                    sanitize_html=True,
+                    render_markdown=True,
+                    allow_tags=False,
+                    allow_file_downloads=False,
+                    group_consecutive_messages=False,
+                    placeholder=(
+                        "Ask a question about the article; answers cite its paragraphs as [¶N]."
+                    ),
+                )
+                textbox = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask about the article… (Enter to send)",
+                    max_length=chat.max_chars,
+                    lines=1,
+                    max_lines=4,
+                    submit_btn=True,
+                    autofocus=True,
+                    elem_id="rag-question",
+                )
+                samples = gr.Dataset(
+                    components=[gr.Textbox(visible=False)],
+                    samples=[[q] for q in examples],
+                    label="Example questions",
+                    type="values",
+                    layout="gallery",
+                    elem_id="rag-examples",
+                )
+            with gr.Column(scale=2, min_width=320):
+                article = gr.HTML(
+                    chat.blank_article, js_on_load=SCROLL_TO_CITED, elem_id="rag-article"
+                )
+
+        outputs = [chatbot, conversation, article, textbox]
+        shared: dict[str, Any] = {"concurrency_limit": limit, "concurrency_id": CONCURRENCY_ID}
+        textbox.submit(
+            chat.respond,
+            [textbox, conversation],
+            outputs,
+            api_name="chat",
+            show_progress="hidden",
+            **shared,
+        )
+        samples.click(
+            chat.respond_example,
+            [samples, conversation],
+            outputs,
+            api_visibility="private",
+            show_progress="hidden",
+            **shared,
+        )
+        chatbot.clear(chat.clear, None, outputs, api_visibility="private", queue=False)
+        gr.api(ask, api_name="ask", **shared)
+
+    app.queue(default_concurrency_limit=limit, max_size=QUEUE_MAX_SIZE)
+    return app
+
+
+def _user(question: str) -> dict[str, str]:
+    return {"role": "user", "content": render.question_html(question)}
+
+
+def _assistant(content: str) -> dict[str, str]:
+    return {"role": "assistant", "content": content}
+
+
+# Our own fixed script (no data in it): keep the first cited paragraph in view.
+SCROLL_TO_CITED = """
+watch('value', () => {
+  const box = element.querySelector('.rag-article');
+  const cited = box && box.querySelector('.rag-cited');
+  if (!box || !cited) return;
+  const note = box.querySelector('.rag-article-note');
+  const offset = cited.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  box.scrollTop = Math.max(0, box.scrollTop + offset - (note ? note.offsetHeight : 0) - 8);
+});
+"""
+
+# --- serving ---------------------------------------------------------------------------------
+
+
+def theme() -> Any:
+    """The default theme with system fonts: nothing is fetched from font CDNs (offline)."""
+    return gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+    )
+
+
+def start(
+    app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, allow_remote: bool = False
+) -> str:
+    """Start serving the app on host:port in the background (no share link, MCP, monitoring
+    or run history) and return its local URL; `app.block_thread()` then serves until Ctrl-C,
+    `app.close()` stops it. Requests naming a Host other than this machine's loopback names
+    are refused unless `allow_remote` (ui.guard)."""
+    from starlette.middleware import Middleware
+
+    allowed_hosts = None if allow_remote else LOOPBACK_HOSTS
+    app.launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        quiet=True,
+        show_error=False,
+        footer_links=["api"],
+        run_history=False,
+        mcp_server=False,
+        enable_monitoring=False,
+        pwa=False,
+        ssr_mode=False,
+        strict_cors=True,
+        max_file_size=1,
+        allowed_paths=[],
+        prevent_thread_lock=True,
+        app_kwargs={"middleware": [Middleware(RouteGuard, allowed_hosts=allowed_hosts)]},
+        theme=theme(),
+        css=(Path(__file__).parent / "style.css").read_text(encoding="utf-8"),
+    )
+    return f"http://{_url_host(host)}:{app.server_port}/"
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", "", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
