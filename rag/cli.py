@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rag import __version__
-from rag.errors import RagError
+from rag.errors import InputError, RagError
 from rag.terminal import answer_on_terminal, for_terminal
 
 # Flag name -> settings field, for the options every command shares.
@@ -51,18 +51,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("chat", help="a conversation: one question per line on stdin")
     _answering(p)
 
-    p = commands.add_parser("eval", help="score the system on a gold Q&A file")
-    p.add_argument(
+    p = commands.add_parser("eval", help="score the system on a gold Q&A file or SQuAD 2.0")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
         "--gold",
         type=Path,
         default=None,
         help="gold JSONL file (default: tests/gold/qa.jsonl of a source checkout)",
     )
+    source.add_argument(
+        "--squad",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a SQuAD 2.0 JSON file: each article indexed on its own, every question asked",
+    )
     p.add_argument(
         "--split",
-        choices=("dev", "test", "all"),
+        choices=("dev", "test", "train", "all"),
         default="all",
-        help="score only the cases of one split of the gold file (default: all)",
+        help="score only one split: of the gold file (dev/test), or of the bundled SQuAD "
+        "articles (train/dev/test); default: all",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--k", type=int, default=None, help="paragraphs retrieved per question")
@@ -237,6 +246,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.squad is not None:
+        return _eval_squad(args)
+    if args.split == "train":
+        raise InputError("the gold file has no train split (dev or test)")
     from rag import Pipeline
     from rag.evaluation.gold import default_gold, gold_settings, load_gold, select_split
     from rag.evaluation.scoring import evaluate, format_report
@@ -252,6 +265,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
         print(format_report(report))
+    return 0
+
+
+def _eval_squad(args: argparse.Namespace) -> int:
+    from rag.evaluation.squad import read_squad, select
+    from rag.evaluation.squad_scoring import evaluate_squad, format_squad_report, terminal_bar
+
+    articles = select(read_squad(args.squad), None if args.split == "all" else args.split)
+    report = evaluate_squad(
+        settings_from(args), articles, progress, bar=None if args.json else terminal_bar
+    )
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_squad_report(report))
     return 0
 
 

@@ -107,6 +107,8 @@ LAYERS = {
         "rag.pipeline",  # check_question, to refuse a bad question before loading anything
         "rag.evaluation.scoring",  # `rag eval`
         "rag.evaluation.gold",  # ... and the gold file it scores
+        "rag.evaluation.squad",  # `rag eval --squad`: the SQuAD file
+        "rag.evaluation.squad_scoring",  # ... and its scoring
         "rag.llm",  # `rag models`: the catalogue
     },
     "rag/evaluation/scoring.py": {
