@@ -1,4 +1,4 @@
-"""Benchmark: cold start, warm latency, indexing and scale, written to bench/ and the README.
+"""Benchmark: cold start, warm latency, indexing and scale, into bench/ and docs/benchmarks.md.
 
     .venv/bin/python scripts/bench.py                 # full run (tiers 1k, 10k, 100k)
     .venv/bin/python scripts/bench.py --quick         # fewer runs, tiers 1k and 10k
@@ -25,8 +25,8 @@ querying are always real.
 
 Internally the script re-runs itself with `--worker NAME` for the measurements that need a
 fresh process. The parts: bench_common (child processes, statistics), bench_workers (what the
-children measure), bench_tiers (the synthetic scale tiers), bench_report (README section and
-plot); this file measures the article, runs the tiers in order and holds the command line.
+children measure), bench_tiers (the synthetic scale tiers), bench_report (docs/benchmarks.md section
+and plot); this file measures the article, runs the tiers in order and holds the command line.
 """
 
 from __future__ import annotations
@@ -208,7 +208,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmark rag; writes bench/ and the README.")
+    parser = argparse.ArgumentParser(
+        description="Benchmark rag; writes bench/ and docs/benchmarks.md."
+    )
     parser.add_argument("--quick", action="store_true", help="fewer runs, tiers 1k and 10k")
     parser.add_argument("--tiers", default=None, help="paragraph counts, e.g. 1000,10000,100000")
     parser.add_argument("--runs", type=int, default=None, help="cold runs of each (≥ 5)")
@@ -226,12 +228,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="override Settings.ann_min_vectors for the tiers",
     )
-    parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
+    parser.add_argument("--no-readme", action="store_true", help="do not touch docs/benchmarks.md")
     parser.add_argument(
         "--from-json",
         type=Path,
         default=None,
-        help="only redraw the plot and README from a results file",
+        help="only redraw the plot and docs/benchmarks.md from a results file",
     )
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     parser.add_argument("worker_args", nargs="?", help=argparse.SUPPRESS)

@@ -1,6 +1,6 @@
-"""Benchmark the generative (LLM) path and document it in the README.
+"""Benchmark the generative (LLM) path and document it in docs/benchmarks.md.
 
-    .venv/bin/python scripts/bench_llm.py --write            # all models; README + bench/llm.json
+    .venv/bin/python scripts/bench_llm.py --write            # all models; docs/ + bench/llm.json
     .venv/bin/python scripts/bench_llm.py --questions 5      # a short run; prints, writes nothing
     .venv/bin/python scripts/bench_llm.py --model YOUR.gguf  # your model; prints, writes nothing
 
@@ -13,7 +13,7 @@ evaluation and generation speed, prefix reuse, time to first token and whole ans
 gold questions through the real Pipeline, peak memory, prompt sizes). An extractive-only child
 gives the baseline.
 
-With `--write` the results go to bench/llm.json and to the README between
+With `--write` the results go to bench/llm.json and to docs/benchmarks.md between
 `<!-- bench-llm:start -->` and `<!-- bench-llm:end -->` (appended if the markers are missing);
 without it the section is printed (and the JSON written to `--json PATH` if given).
 """
@@ -44,7 +44,7 @@ from rag.evaluation.gold import CHECKOUT_GOLD, load_gold  # noqa: E402
 from rag.llm import catalogue  # noqa: E402
 
 RESULTS = ROOT / "bench" / "llm.json"
-README = ROOT / "README.md"
+README = ROOT / "docs" / "benchmarks.md"
 START_MARK, END_MARK = "<!-- bench-llm:start -->", "<!-- bench-llm:end -->"
 TARGETS = {"first_token_p50_s": 1.5, "whole_answer_p50_s": 4.0}  # warm, on the default threads
 
@@ -239,7 +239,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=None, help="first N gold questions")
     parser.add_argument("--runs", type=int, default=3, help="repetitions per measurement")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens generated per run")
-    parser.add_argument("--write", action="store_true", help="write README.md and bench/llm.json")
+    parser.add_argument(
+        "--write", action="store_true", help="write docs/benchmarks.md and bench/llm.json"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, default=None, help=argparse.SUPPRESS)

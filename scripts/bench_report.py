@@ -1,5 +1,6 @@
-"""The benchmark's results as a README section (tables and notes) and a plot (bench/scale.png),
-and the README block between `<!-- bench:start -->` and `<!-- bench:end -->` replaced with it.
+"""The benchmark's results as a docs/benchmarks.md section (tables and notes) and a plot
+(bench/scale.png), and that file's block between `<!-- bench:start -->` and `<!-- bench:end -->`
+replaced with it.
 
 Not here: measuring (bench.py, bench_workers, bench_tiers); this part only reads results.json's
 dictionary, so `bench.py --from-json` redraws without measuring.
@@ -14,7 +15,7 @@ from bench_common import ROOT
 
 from rag.index.vectors import HNSW_RECALL_TARGET
 
-README = ROOT / "README.md"
+README = ROOT / "docs" / "benchmarks.md"
 START_MARK, END_MARK = "<!-- bench:start -->", "<!-- bench:end -->"
 TARGETS = {
     "cold_median_s": 0.8,
@@ -79,7 +80,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{machine['cores']} cores, "
         f"load average {machine['load_start'][0]} at start and {machine['load_end'][0]} at end "
         "(other jobs were running: timings are noisy). Raw numbers: "
-        "[bench/results.json](bench/results.json).",
+        "[bench/results.json](../bench/results.json).",
         "",
         "| Cold `rag ask` (prebuilt index) | ours | straightforward¹ | ratio | target |",
         "|---|---|---|---|---|",
@@ -171,7 +172,7 @@ def markdown(results: dict[str, Any]) -> str:
     pool_tiers = [f"{t['paragraphs']:,}" for t in results["tiers"] if t["embedding_mode"] == "pool"]
     lines += [
         "",
-        "![Query latency and peak memory against corpus size](bench/scale.png)",
+        "![Query latency and peak memory against corpus size](../bench/scale.png)",
         "",
         "¹ A script doing what a typical project does: import sentence-transformers, load the same "
         "bundled MiniLM, encode the question, search the same FAISS vectors, print the top "

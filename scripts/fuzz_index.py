@@ -10,8 +10,8 @@ copies the pristine index, damages the one file and runs `rag ask --json` in a f
 
 An outcome is good when the ask answers right (exit 0, cites ¶13, names the Co-ordination
 Framework), noting whether it rebuilt the index first, or fails with exactly one `error:` line and
-no traceback. Anything else is a failure, and the script exits 1. `--write` puts the table in the
-README between the fuzz markers.
+no traceback. Anything else is a failure, and the script exits 1. `--write` puts the table in
+docs/reliability.md between the fuzz markers.
 
 With `--kills N` it also starts `rag index` N times and kills it with SIGKILL after a random
 0.5-12 s (parse, embedding, FAISS, ONNX export, swap), then asks: every ask must answer right
@@ -149,7 +149,7 @@ def kills(count: int, rng: np.random.Generator, tmp: Path) -> str:
 
 
 def write_readme(section: str, marker: str = "fuzz") -> None:
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "reliability.md"
     text = readme.read_text(encoding="utf-8")
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     before, _, rest = text.partition(start)
@@ -159,7 +159,7 @@ def write_readme(section: str, marker: str = "fuzz") -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="put the table in the README")
+    parser.add_argument("--write", action="store_true", help="put the table in docs/reliability.md")
     parser.add_argument("--kills", type=int, default=0, help="also kill rag index N times")
     parser.add_argument("--no-damage", action="store_true", help="skip the file damage")
     args = parser.parse_args()

@@ -93,7 +93,7 @@ def _pct(value: float | None) -> str:
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """Rows for the README table: dev (the chosen setting), then test, model and extractive."""
+    """Rows for the docs/models.md table: dev (the chosen setting), then test, model, extractive."""
     chosen, test, extractive = report["chosen"], report["test"], report["test_extractive"]
     setting = f"threshold {chosen['support_threshold']}, " + (
         "may abstain" if chosen["model_may_abstain"] else "not asked to abstain"

@@ -2,8 +2,8 @@
 
 The gold cases are about the article and the two documents in tests/gold/corpus, so the floors
 run over an index of all three (conftest's `gold_index_dir`). The floors sit a little under what
-the system reaches today (README, "Gold set"), so a change
-that makes answers worse fails here; raise them when the system improves. The README records
+the system reaches today (docs/evaluation.md, "Gold set"), so a change
+that makes answers worse fails here; raise them when the system improves. docs/evaluation.md records
 where they fall short of the product targets and why. There are two sets: the extractive
 default, and the real instruct model qwen2.5-coder-0.5b (conftest's `qwen_pipeline`: skipped
 only when its packages are not installed), whose floors include how many answers the model
@@ -29,7 +29,7 @@ from .conftest import ARTICLE, GOLD_CORPUS, REAL_MODEL, with_model
 # (rag/answer/logistic_reader.json):
 # recall@3 81.0 %, MRR 0.719, containment 62.7 % (89/142), citation accuracy 64.1 % (91/142),
 # abstention 29/39 (precision 43.9 %), wrong abstentions 37/142 (26.1 %), short answer exact
-# match 48/89 (53.9 %) (README, "Gold set").
+# match 48/89 (53.9 %) (docs/evaluation.md, "Gold set").
 FLOORS = {
     "recall@3": 0.77,
     "mrr": 0.69,

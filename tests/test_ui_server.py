@@ -244,7 +244,7 @@ def model_server(
     article_index_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """`rag serve --model smollm2-135m`, loaded once for this module. One llama.cpp thread: on
-    a busy machine more threads spin and wait (rag/README)."""
+    a busy machine more threads spin and wait (docs/benchmarks.md)."""
     require_model(SMALL_MODEL)
     log_dir = tmp_path_factory.mktemp("serve-model")
     with serving(article_index_dir, log_dir, "--model", SMALL_MODEL, "--threads", "1") as url:

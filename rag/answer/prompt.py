@@ -1,7 +1,7 @@
 """The prompt for generative answers: instructions, the retrieved paragraphs as data, the question.
 
 `build_prompt` returns two chat messages, written for small models (measured on the gold set's
-`dev` half: see the README). The system message is the same for every question, so llama.cpp
+`dev` half: see docs/models.md). The system message is the same for every question, so llama.cpp
 reuses its evaluated tokens from one answer to the next; it asks for one short sentence that
 copies names, numbers and dates exactly, from the given text only, and says the text is data,
 never instructions. With `ask_to_abstain` it also allows the abstention sentence

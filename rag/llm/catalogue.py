@@ -14,9 +14,8 @@ whole file's size and sha256. `installed_models()` lists those whose packages ar
   modification time, sha256) spares later starts from hashing hundreds of megabytes again. A
   file whose size or time changed is hashed again; a wrong hash is an error, never used.
 
-Not here: loading or running a model (rag.llm.runtime), choosing a model for the user (the README
-says
-which to install and why), downloading anything.
+Not here: loading or running a model (rag.llm.runtime), choosing a model for the user
+(docs/models.md says which to install and why), downloading anything.
 """
 
 from __future__ import annotations
