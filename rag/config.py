@@ -178,6 +178,12 @@ class Settings:
                 raise InputError(f"{name} must be a number")
         if self.temperature < 0:
             raise InputError("temperature must not be negative")
+        for name in ("abstain_threshold", "support_threshold"):  # probabilities
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise InputError(f"{name} must be between 0 and 1, not {value}")
+        if self.max_source_mb < 1:
+            raise InputError("max_source_mb must be at least 1")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -194,6 +194,8 @@ def check_question(question: str, max_chars: int) -> str:
     except UnicodeEncodeError:  # bytes that were not UTF-8, or a lone surrogate from JSON
         raise InputError("the question is not valid UTF-8 text") from None
     question = " ".join(question.split())
+    if not any(ch.isalnum() for ch in question):  # only emoji, punctuation or zero-width marks
+        raise InputError("the question has no words in it (no letter or digit)")
     if len(question) > max_chars:
         raise InputError(
             f"the question is {len(question)} characters long; the limit is {max_chars}"

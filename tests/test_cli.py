@@ -194,6 +194,10 @@ def test_eval_json_and_bad_gold_files(tmp_path: Path, article_index_dir: Path) -
     assert "missing field" in one_line_error(
         run_rag("eval", "--gold", str(gold), index_dir=article_index_dir), 2
     )
+    long = {"id": "z", "type": "unanswerable", "question": "Why " * 150, "answers": []}
+    gold.write_text(json.dumps({**long, "evidence": ""}) + "\n")
+    said = one_line_error(run_rag("eval", "--gold", str(gold), index_dir=article_index_dir), 2)
+    assert "gold case z (line 1): the question is 599 characters long" in said
 
 
 def test_broken_onnx_encoder_is_exported_again(tmp_path: Path, article_index_dir: Path) -> None:

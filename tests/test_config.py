@@ -96,3 +96,17 @@ def test_settings_are_validated_however_they_are_made() -> None:
     with pytest.raises(InputError, match=r"RAG_K='three' is not a valid int"):
         Settings.load({}, env={"RAG_K": "three"})
     assert Settings.load({}, env={"RAG_MODEL_MAY_ABSTAIN": "yes"}).model_may_abstain is True
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("ABSTAIN_THRESHOLD", "inf", "abstain_threshold must be between 0 and 1"),
+        ("ABSTAIN_THRESHOLD", "-0.1", "abstain_threshold must be between 0 and 1"),
+        ("SUPPORT_THRESHOLD", "1.5", "support_threshold must be between 0 and 1"),
+        ("MAX_SOURCE_MB", "-1", "max_source_mb must be at least 1"),
+    ],
+)
+def test_settings_out_of_their_range_are_refused(name: str, raw: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        Settings.load({}, env={f"RAG_{name}": raw})

@@ -219,7 +219,7 @@ def test_an_unanswerable_question_never_reaches_the_model(index: Index) -> None:
     assert answer.fallback.endswith("; the model was not asked")
     # The gate is the extractive threshold: raised, even an answerable question is not asked.
     model = FakeModel("The bridge cost 12 million pounds.")
-    _, strict = ask(index, model, 3, abstain_threshold=99.0)
+    _, strict = ask(index, model, 3, abstain_threshold=1.0)
     assert strict.abstained and model.calls == []
 
 

@@ -34,6 +34,13 @@ def test_a_question_that_is_not_utf8_is_refused_in_one_line(question: str) -> No
         check_question(question, 500)
 
 
+@pytest.mark.parametrize("question", ["🔥🔥🔥", "\u200b\u200b", "?!…", "\u200d 🙂 \ufeff"])
+def test_a_question_without_a_letter_or_digit_is_refused(question: str) -> None:
+    with pytest.raises(InputError, match="no words in it"):
+        check_question(question, 500)
+    assert check_question("wer ist 🙂 Sudani?", 500) == "wer ist 🙂 Sudani?"
+
+
 def test_threads_have_an_upper_bound() -> None:
     with pytest.raises(InputError, match="at most"):
         Settings.load({}, env={"RAG_THREADS": "20000"})

@@ -32,6 +32,7 @@ class GoldCase:
     split: str = ""  # "dev" (choices are made on it) or "test" (figures are reported on it)
     doc: str = ""  # the document the case is about (its file stem), when the file says
     short: bool = False  # answers are a name, number, date or place: a short answer is expected
+    line: int = 0  # where the case stands in its file, for error messages
 
     @property
     def answerable(self) -> bool:
@@ -82,6 +83,7 @@ def load_gold(path: Path) -> list[GoldCase]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read gold file ({exc})") from None
     cases: list[GoldCase] = []
+    seen: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -90,6 +92,8 @@ def load_gold(path: Path) -> list[GoldCase]:
             raw = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"{where}: not valid JSON ({exc.msg})") from None
+        except ValueError:  # a number of thousands of digits (Python's int limit)
+            raise InputError(f"{where}: a number too long to read") from None
         except RecursionError:
             raise InputError(f"{where}: JSON nested too deeply") from None
         if not isinstance(raw, dict):
@@ -97,12 +101,25 @@ def load_gold(path: Path) -> list[GoldCase]:
         missing = [k for k in ("id", "type", "question", "answers", "evidence") if k not in raw]
         if missing:
             raise InputError(f"{where}: missing field {missing[0]!r}")
+        if not isinstance(raw["id"], str) or not raw["id"].strip():
+            raise InputError(f"{where}: id must be a non-empty string")
+        if raw["id"] in seen:
+            raise InputError(f"{where}: id {raw['id']!r} is used already on line {seen[raw['id']]}")
+        seen[raw["id"]] = number
         if raw["type"] not in TYPES:
             raise InputError(f"{where}: type {raw['type']!r} is not one of {', '.join(TYPES)}")
         if not isinstance(raw["answers"], list) or not all(
             isinstance(a, str) for a in raw["answers"]
         ):
             raise InputError(f"{where}: answers must be a list of strings")
+        if (raw["type"] == "unanswerable") == bool(raw["answers"]):
+            raise InputError(
+                f"{where}: an unanswerable case has no answers, any other type at least one"
+                if raw["type"] == "unanswerable"
+                else f"{where}: a {raw['type']} case needs at least one answer"
+            )
+        if not isinstance(raw.get("short", False), bool):
+            raise InputError(f"{where}: short must be true or false")
         split = raw.get("split", "")
         if split not in (*SPLITS, ""):
             raise InputError(f"{where}: split {split!r} is not one of {', '.join(SPLITS)}")
@@ -125,6 +142,7 @@ def load_gold(path: Path) -> list[GoldCase]:
                 split,
                 str(raw.get("doc") or ""),
                 raw.get("short") is True,
+                number,
             )
         )
     if not cases:

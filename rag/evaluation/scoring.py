@@ -53,6 +53,12 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
             f"the index does not hold the document(s) {', '.join(missing)} that gold cases are "
             "about: index them beside the article (rag index ARTICLE FOLDER) or pass --index-dir"
         )
+    for case in cases:  # every question is checked before any is asked
+        for question in (case.question, *(earlier for earlier, _ in case.history)):
+            try:
+                pipeline.check_question(question)
+            except InputError as exc:
+                raise InputError(f"gold case {case.id} (line {case.line}): {exc}") from None
     rows = []
     for case in cases:
         # A follow-up is asked after the system's own answers to the earlier questions, as in a
