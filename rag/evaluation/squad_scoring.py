@@ -20,7 +20,7 @@ import re
 import string
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from rag import Pipeline, Settings
@@ -127,7 +127,7 @@ def evaluate_squad(
     settings: Settings,
     articles: list[SquadArticle],
     progress: Progress = no_progress,
-    bar: Callable[[Iterable[T], int], Iterator[T]] | None = None,
+    bar: Callable[[Sequence[SquadQuestion], int], Iterable[SquadQuestion]] | None = None,
 ) -> dict[str, Any]:
     """Every question of every article asked over its whole article; metrics per article and
     in total, and the rows. `bar` wraps the questions in a progress bar (the CLI's, on a
