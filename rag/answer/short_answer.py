@@ -15,25 +15,9 @@ from __future__ import annotations
 import re
 
 from rag.answer.question import Asked, says_more, spans
+from rag.text.names import TITLES
 from rag.text.tokens import tokenize
 
-TITLES = frozenset(
-    {
-        "governor",
-        "minister",
-        "president",
-        "spokesman",
-        "spokeswoman",
-        "chairman",
-        "director",
-        "chief",
-        "ambassador",
-        "commander",
-        "mayor",
-        "general",
-        "secretary",
-    }
-)
 NEAR = 30  # characters around a candidate in which the question's words count
 SHORT_KINDS = ("person", "organisation", "place", "number", "date")
 # "Iran-aligned", "Tehran-allied", "US-backed": adjectives, not part of the name that follows.
