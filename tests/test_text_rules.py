@@ -7,6 +7,7 @@ from rag.text.names import (
     TITLES,
     entities,
     finds,
+    is_adjective,
     is_person,
     name_part,
     name_runs,
@@ -118,6 +119,14 @@ def test_entities_leave_out_openers_months_adjectives_and_sentence_starts() -> N
     assert entities("It was in October.") == []
     assert entities("Security forces met Hamas.") == [("Hamas", False)]
     assert entities("Security.") == [("Security", False)]  # a lone word is all there is
+
+
+def test_adjectives_made_from_names_are_not_names() -> None:
+    for word in ("Iran-backed", "Tehran-allied", "US-led", "Washington-friendly", "Basra-based"):
+        assert is_adjective(word), word
+    for word in ("Co-ordination", "Al-Sudani", "Iran", "well-known"):
+        assert not is_adjective(word), word
+    assert entities("the Iran-backed militias and Washington-friendly cabinet") == []
 
 
 def test_is_person_and_name_part() -> None:

@@ -75,7 +75,7 @@ _CAPITALISED = re.compile(rf"\b{_NAME_WORD}")
 _TITLE_ALTERNATIVES = "|".join(sorted(TITLES))
 _TITLE_BEFORE = re.compile(rf"\b(?:{_TITLE_ALTERNATIVES})\s+$", re.IGNORECASE)
 _UP_TO_TITLE = re.compile(rf"^.*\b(?:{_TITLE_ALTERNATIVES.title()})\.?\s+")
-_ADJECTIVE = re.compile(r"[A-Z][\w]*-[a-z][\w-]*")  # "Iran-backed", "Tehran-allied"
+_ADJECTIVE = re.compile(r"[A-Z][\w’']*-[a-z]+(?:ed|ing|ly)")  # "Iran-backed", "US-friendly"
 ORGANISATION = re.compile(
     r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"
     r"Front|Alliance|Coalition|Brigades?|Organi[sz]ation|Union|Committee|Agency|"
@@ -91,6 +91,12 @@ PLACE = re.compile(
 def not_a_name(word: str) -> bool:
     """Whether a capitalised word is never a name on its own ("The", "However", "Mr")."""
     return word.lower() in NOT_NAMES
+
+
+def is_adjective(word: str) -> bool:
+    """Whether a capitalised word is an adjective made from a name ("Iran-aligned",
+    "Tehran-allied", "US-led"), not part of the name that follows ("Co-ordination" is)."""
+    return bool(_ADJECTIVE.fullmatch(word))
 
 
 def names_in(text: str) -> list[str]:
@@ -136,7 +142,7 @@ def entities(text: str) -> list[tuple[str, bool]]:
         sentence_start = not before or before.endswith((".", "!", "?", ":", "“", '"'))
         if sentence_start and len(words) == 1 and text[match.end() :].strip(" .?!"):
             continue
-        if not span or span.lower() in _NOT_ENTITIES or len(span) < 2 or _ADJECTIVE.fullmatch(span):
+        if not span or span.lower() in _NOT_ENTITIES or len(span) < 2 or is_adjective(span):
             continue
         titled = titled or bool(_TITLE_BEFORE.search(text[: match.start()]))
         found.append((span, titled))
