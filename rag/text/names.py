@@ -5,7 +5,8 @@
   that are never names at their start (`NOT_NAMES`: stop words, sentence openers such as
   "However", and titles);
 - `entities(text)`: the same spans as the follow-up rewriter (rag.chat.rewrite) reads them, with
-  whether a personal title precedes each; `is_person`, `name_part` and `ORGANISATION` sort them;
+  whether a title precedes each; `is_person`, `name_part`, `ORGANISATION` and `PLACE` sort them,
+  and `is_adjective` leaves out "Iran-backed";
 - `name_runs(text)`: plain runs of capitalised words with their tokens, for checking that a claim's
   names appear in its evidence (rag.answer.attribution);
 - `TITLES`: the titles a name follows ("Mr", "Prime Minister", "Governor");
@@ -20,6 +21,7 @@ Not done: telling people from places and organisations beyond the cue words belo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from rag.text.numbers import MONTHS, WEEKDAYS, is_month_or_weekday
 from rag.text.tokens import STOPWORDS, tokenize
@@ -68,8 +70,9 @@ _NOT_ENTITIES = NOT_NAMES | {word.lower() for word in (*MONTHS, *WEEKDAYS)}
 _NAME_WORD = r"[A-Z][\w’'-]*"
 _NAME_LINK = r"(?:\s+(?:of|for|and|the|al|Al|bin|de|du|van|von)\s+|\s+)"
 _NAME_SPAN = re.compile(rf"\b{_NAME_WORD}(?:{_NAME_LINK}{_NAME_WORD})*")
-# The rewriter's spans may carry a stop after their first word, so "Mr. Smith" stays one span.
-_ENTITY_SPAN = re.compile(rf"{_NAME_WORD}\.?(?:{_NAME_LINK}{_NAME_WORD})*")
+# The rewriter's spans differ in one thing: a stop may follow their first word, so "Mr. Smith"
+# stays one span.
+_ENTITY_SPAN = re.compile(rf"\b{_NAME_WORD}\.?(?:{_NAME_LINK}{_NAME_WORD})*")
 _CAPITALISED = re.compile(rf"\b{_NAME_WORD}")
 
 _TITLE_ALTERNATIVES = "|".join(sorted(TITLES))
@@ -101,28 +104,24 @@ def is_adjective(word: str) -> bool:
 
 def names_in(text: str) -> list[str]:
     """Capitalised names in `text` ("Ain Al Asad", "Co-ordination Framework", "Reuters")."""
-    found = []
-    for match in _NAME_SPAN.finditer(text):
-        words = match.group().split()
-        while words and not_a_name(words[0]):
-            words = words[1:]
-        if words:
-            found.append(" ".join(words))
-    return found
+    return [" ".join(words) for _, _, words in _names(text)]
 
 
 def name_spans(text: str) -> list[tuple[int, int]]:
     """Character spans of the names in `text`, as `names_in` finds them, leaving out those that
     start with a month or weekday ("October Ann Lee")."""
-    out = []
+    return [(start, end) for start, end, words in _names(text) if not is_month_or_weekday(words[0])]
+
+
+def _names(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(start, end, words) of each capitalised span, without the `NOT_NAMES` at its start."""
     for match in _NAME_SPAN.finditer(text):
         start, words = match.start(), match.group().split()
         while words and not_a_name(words[0]):
             start = text.index(words[1], start) if len(words) > 1 else match.end()
             words = words[1:]
-        if words and not is_month_or_weekday(words[0]):
-            out.append((start, match.end()))
-    return out
+        if words:
+            yield start, match.end(), words
 
 
 def entities(text: str) -> list[tuple[str, bool]]:
