@@ -24,11 +24,12 @@ from rag.answer.logistic_reader import (
     holds_kind,
     probability,
 )
-from rag.answer.question import analyse, asked_for, names_in, spans
+from rag.answer.question import analyse, asked_for, spans
 from rag.answer.short_answer import lead_sentence, short_answer
 from rag.errors import ModelError
 from rag.evaluation.scoring import exact_form
 from rag.results import ABSTENTION
+from rag.text.names import names_in
 
 from .conftest import run_rag
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rag.chat.rewrite import entities, standalone_question, strip_citations
+from rag.chat.rewrite import standalone_question, strip_citations
+from rag.text.names import entities
 
 LONG_ANSWER = (
     "Mr Al Sudani, who took office in October 2022, was the nominee of the "
@@ -59,7 +60,7 @@ def test_a_question_with_its_own_subject_is_not_given_old_context() -> None:
 
 
 def test_name_part_drops_titles() -> None:
-    from rag.chat.rewrite import name_part
+    from rag.text.names import name_part
 
     assert name_part("Iraqi Prime Minister Mohammed Shia Al Sudani") == "Mohammed Shia Al Sudani"
     assert name_part("Hadi Jalo Marie") == "Hadi Jalo Marie"

@@ -47,13 +47,14 @@ from rag.index.store import Index
 from rag.results import ABSTENTION, Citation, paragraph_name
 from rag.retrieval.retriever import Retrieval
 from rag.text.injection import addresses_the_system
+from rag.text.names import finds, name_runs
+from rag.text.numbers import figures, number_key
 from rag.text.sentences import split_sentences
 from rag.text.tokens import tokenize
 
 W_DENSE, W_LEXICAL = 0.5, 0.5
 PARAGRAPH_SHARE = 0.8  # weight of word overlap with the whole paragraph rather than one sentence
 MIN_CLAUSE_WORDS = 4  # shorter answers (a name, a number) have no polarity to check
-_TITLES = frozenset({"mr", "mrs", "ms", "dr"})
 
 # A marker a model may write: a citation ([¶13], [doc ¶13], or a malformed one such as [¶ 13] or
 # [¶13, 14]) or a prompt label ([A], [B2]). Looser than rag.results.MARKER, which matches only
@@ -62,9 +63,7 @@ _ONE_MARKER = r"\[(?:[^\[\]]{0,200}?¶[^\[\]]{0,40}?|[A-Z]\d?)\]"
 _MARKER = re.compile(_ONE_MARKER)
 # "…Framework. [¶13] Next" -> "…Framework [¶13]. Next": a citation belongs to its sentence.
 _MARKER_AFTER_STOP = re.compile(rf"([.!?…]+[\"”’)]*)[ \t]*({_ONE_MARKER}(?:[ \t]*{_ONE_MARKER})*)")
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _NEGATION = re.compile(r"\b(?:not|no|never|none|nor|neither|nobody|nothing|unlikely|cannot)\b")
-_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 
 
@@ -125,10 +124,6 @@ class Support:
         )
 
 
-def _number_key(text: str) -> str:
-    return text.replace(",", "").rstrip(".")
-
-
 class CitationChecker:
     """Checks generated answers against one index; keep one per index (it maps units once)."""
 
@@ -166,13 +161,13 @@ class CitationChecker:
         added = " ".join(t for t in tokenize(claim) if t not in asked)
         scored = added if self.coverage.content_words(added) else claim
         whole = self.coverage.share(scored, searchable)
-        numbers = {_number_key(m) for m in _NUMBER.findall(paragraph.text)}
-        given = {_number_key(m) for m in _NUMBER.findall(question)}
+        numbers = {number_key(m) for m in figures(paragraph.text)}
+        given = {number_key(m) for m in figures(question)}
         missing = tuple(
             dict.fromkeys(
                 m
-                for m in _NUMBER.findall(claim)
-                if _number_key(m) not in numbers and _number_key(m) not in given
+                for m in figures(claim)
+                if number_key(m) not in numbers and number_key(m) not in given
             )
         )
         pool = {t for _, run in names(searchable, False) for t in run}
@@ -312,27 +307,11 @@ def _is_abstention(claim: str) -> bool:
 
 
 def names(text: str, skip_first: bool = True) -> list[tuple[str, list[str]]]:
-    """The names in `text`: runs of capitalised words, each as (words, tokens).
-
-    With `skip_first`, a sentence's first word is left out unless the next word continues the
-    name ("Hamas launched" → no name; "Al Sudani said" → Al Sudani). Titles are ignored.
-    """
-    runs: list[tuple[list[str], list[str]]] = []
-    previous_end = -2
-    for match in _CAPITALISED.finditer(text):
-        tokens = [t for t in tokenize(match.group()) if t not in _TITLES]
-        joined = previous_end >= 0 and text[previous_end : match.start()] == " "
-        previous_end = match.end()
-        if joined and runs:
-            runs[-1][0].append(match.group())
-            runs[-1][1].extend(tokens)
-        else:
-            runs.append(([match.group()], tokens))
-    if skip_first and runs and text.startswith(runs[0][0][0]) and len(runs[0][0]) == 1:
-        runs = runs[1:]
+    """The names in `text` (rag.text.names.name_runs: runs of capitalised words, each as
+    (words, tokens), without honorifics), leaving out runs of question words only ("What")."""
     return [
-        (" ".join(words), tokens)
-        for words, tokens in runs
+        (words, tokens)
+        for words, tokens in name_runs(text, skip_first)
         if any(t not in QUESTION_WORDS for t in tokens)
     ]
 
@@ -340,14 +319,7 @@ def names(text: str, skip_first: bool = True) -> list[tuple[str, list[str]]]:
 def _mentions(run: list[str], pool: set[str]) -> bool:
     """Whether a paragraph (its capitalised tokens `pool`) mentions a name run."""
     informative = [t for t in run if len(t) >= 3] or run  # "Al", "bin" alone say little
-    for token in informative:
-        if token in pool:
-            return True
-        if len(token) >= 4 and any(
-            len(p) >= 4 and (p.startswith(token) or token.startswith(p)) for p in pool
-        ):
-            return True  # Iraq / Iraqi, America / American
-    return False
+    return any(finds(token, pool) for token in informative)  # Iraq / Iraqi
 
 
 def negated(text: str) -> bool:

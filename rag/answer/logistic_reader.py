@@ -44,6 +44,7 @@ from rag.embedding.model import Embedder
 from rag.errors import ModelError
 from rag.index.store import Index
 from rag.retrieval.candidates import Candidate
+from rag.text.names import finds
 from rag.text.tokens import tokenize
 
 PARAMETERS = Path(__file__).with_name("logistic_reader.json")
@@ -227,11 +228,11 @@ class LogisticReader:
         return np.hstack([matrix, gaps])
 
     def _share(self, question: str, text: str) -> float:
-        """rag.answer.coverage's share, with words matched as `_found` does ("Iraq" finds
-        "Iraqi")."""
+        """rag.answer.coverage's share, with words matched as rag.text.names.finds does ("Iraq"
+        finds "Iraqi")."""
         present = set(tokenize(text))
         words = self.coverage.content_words(question)
-        return self.coverage.share_of(words, lambda w: _found(w, present))
+        return self.coverage.share_of(words, lambda w: finds(w, present))
 
     def _focus_share(self, asked: Asked, text: str) -> float:
         if not asked.focus:
@@ -257,17 +258,8 @@ def _names_found(asked: Asked, text: str) -> float:
     found = 0
     for name in asked.names:
         tokens = tokenize(name)
-        found += bool(tokens) and all(_found(t, present) for t in tokens)
+        found += bool(tokens) and all(finds(t, present) for t in tokens)
     return found / len(asked.names)
-
-
-def _found(token: str, present: set[str]) -> bool:
-    """`token` or a word it begins or is begun by ("Iraq" / "Iraqi"), four letters at least."""
-    if token in present:
-        return True
-    return len(token) >= 4 and any(
-        len(word) >= 4 and (word.startswith(token) or token.startswith(word)) for word in present
-    )
 
 
 def _kind_near(asked: Asked, sentence: str) -> float:

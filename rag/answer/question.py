@@ -11,9 +11,9 @@
 - `names`, the capitalised names the question mentions (its subject: "Ain Al Asad", "Iraq").
 
 `spans(text, kind)` finds the stretches of a text that are of a kind (numbers with their scale,
-dates, capitalised names), the candidates for a short answer. Not done: questions in other
-languages, or kinds beyond these six (a "what did he say" question gets None and is answered by
-a sentence, not a short answer).
+dates, capitalised names: rag.text.numbers and rag.text.names), the candidates for a short
+answer. Not done: questions in other languages, or kinds beyond these six (a "what did he say"
+question gets None and is answered by a sentence, not a short answer).
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.text.tokens import STOPWORDS, tokenize
+from rag.text.names import name_spans, names_in
+from rag.text.numbers import date_spans, number_spans
+from rag.text.tokens import tokenize
 
 KINDS = ("person", "organisation", "place", "number", "date", "reason")
 
@@ -66,65 +68,6 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("person", r"\bwho\b|\bwhom\b|\bwhose\b|\bwhat is the name\b|\bwhat is his name\b"),
     )
 )
-
-_MONTH = (
-    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-)
-_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
-_DATE_SPAN = re.compile(
-    rf"\b{_MONTH}\s+\d{{1,2}},\s+\d{{4}}\b|\b{_MONTH}\s+\d{{1,2}}\b|\b\d{{1,2}}\s+{_MONTH}"
-    rf"(?:\s+\d{{4}})?\b|\b{_MONTH}(?:\s+\d{{4}})?\b|\b(?:early|mid|late)-?\d{{4}}\b|"
-    rf"\b(?:19|20)\d\d(?:s)?\b|\b{_WEEKDAY}\b|\b(?:last|next|this) (?:week|month|year)\b|"
-    r"\byesterday\b|\btoday\b"
-)
-_NUMBER_WORDS = (
-    r"(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?)\b"
-)
-_NUMBER_SPAN = re.compile(  # "nearly 5,000", "$2.6 billion", "40 per cent"
-    r"(?:(?:about|around|nearly|almost|roughly|more than|over|some|up to|at least)\s+)?"
-    rf"(?:[$€£]\s?)?(?:\d[\d,]*(?:\.\d+)?|{_NUMBER_WORDS})"
-    r"(?:\s?(?:%|per cent|percent))?"
-    r"(?:\s+(?:million|billion|trillion|thousand))?",
-    re.IGNORECASE,
-)
-_NAME_WORD = r"[A-Z][\w’'-]*"
-_NAME_LINK = r"(?:\s+(?:of|for|and|the|al|Al|bin|de|du|van|von)\s+|\s+)"
-_NAME_SPAN = re.compile(rf"\b{_NAME_WORD}(?:{_NAME_LINK}{_NAME_WORD})*")
-# Capitalised words that open sentences or quotes, or titles, without being names themselves.
-_NOT_NAMES = frozenset(
-    [
-        "according",
-        "although",
-        "despite",
-        "however",
-        "last",
-        "next",
-        "under",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "today",
-        "powered",
-        "updated",
-        "governor",
-        "minister",
-        "president",
-        "prime",
-        "spokesman",
-        "spokeswoman",
-        "chairman",
-        "director",
-        "general",
-        "chief",
-        "ambassador",
-        "commander",
-    ]
-)
-
-
-def _not_a_name(word: str) -> bool:
-    return word.lower() in STOPWORDS or word.lower() in _NOT_NAMES
 
 
 @dataclass(frozen=True)
@@ -214,42 +157,12 @@ _ASKED_FOR = tuple(
 )
 
 
-def names_in(text: str) -> list[str]:
-    """Capitalised names in `text` ("Ain Al Asad", "Co-ordination Framework", "Reuters")."""
-    found = []
-    for match in _NAME_SPAN.finditer(text):
-        words = match.group().split()
-        while words and _not_a_name(words[0]):
-            words = words[1:]
-        if words:
-            found.append(" ".join(words))
-    return found
-
-
 def spans(text: str, kind: str | None) -> list[tuple[int, int]]:
     """Character spans of `text` holding something of `kind` (empty for None and "reason")."""
-    if kind == "number":  # not part of a date ("October 7"), nor the 329 of "138 out of 329"
-        dates = [m.span() for m in _DATE_SPAN.finditer(text) if re.search(r"\d", m.group())]
-        return [
-            m.span()
-            for m in _NUMBER_SPAN.finditer(text)
-            if not any(s < m.end() and m.start() < e for s, e in dates)
-            and not _OUT_OF.search(text[: m.start()])
-        ]
+    if kind == "number":
+        return number_spans(text)
     if kind == "date":
-        return [m.span() for m in _DATE_SPAN.finditer(text)]
+        return date_spans(text)
     if kind in ("person", "organisation", "place"):
-        out = []
-        for match in _NAME_SPAN.finditer(text):
-            start, words = match.start(), match.group().split()
-            while words and _not_a_name(words[0]):
-                start = text.index(words[1], start) if len(words) > 1 else match.end()
-                words = words[1:]
-            if words and not _MONTH_OR_DAY.fullmatch(words[0]):
-                out.append((start, match.end()))
-        return out
+        return name_spans(text)
     return []
-
-
-_OUT_OF = re.compile(r"\d\s+out\s+of\s+$")
-_MONTH_OR_DAY = re.compile(rf"{_MONTH}|{_WEEKDAY}")

@@ -15,29 +15,11 @@ from __future__ import annotations
 import re
 
 from rag.answer.question import Asked, says_more, spans
+from rag.text.names import TITLES, is_adjective
 from rag.text.tokens import tokenize
 
-TITLES = frozenset(
-    {
-        "governor",
-        "minister",
-        "president",
-        "spokesman",
-        "spokeswoman",
-        "chairman",
-        "director",
-        "chief",
-        "ambassador",
-        "commander",
-        "mayor",
-        "general",
-        "secretary",
-    }
-)
 NEAR = 30  # characters around a candidate in which the question's words count
 SHORT_KINDS = ("person", "organisation", "place", "number", "date")
-# "Iran-aligned", "Tehran-allied", "US-backed": adjectives, not part of the name that follows.
-_ADJECTIVE = re.compile(r"^[A-Z][\w’']*-[a-z]+(?:ed|ing)$")
 
 
 def short_answer(asked: Asked, sentence: str) -> str | None:
@@ -55,7 +37,7 @@ def ranked_candidates(asked: Asked, sentence: str) -> list[tuple[int, str]]:
     for start, end in spans(sentence, asked.kind):
         text = sentence[start:end].strip(" ,.;:")
         words = text.split()
-        while len(words) > 1 and _ADJECTIVE.match(words[0]):
+        while len(words) > 1 and is_adjective(words[0]):
             start = sentence.index(words[1], start)
             words = words[1:]
         while len(words) > 1 and words[0].lower() in question_words:  # "Basra Governor X"
@@ -66,7 +48,7 @@ def ranked_candidates(asked: Asked, sentence: str) -> list[tuple[int, str]]:
             start = sentence.index(words[titled[-1] + 1], start)
             words = words[titled[-1] + 1 :]
         text = " ".join(words).removesuffix("’s").removesuffix("'s")
-        if text and says_more(text, asked) and not _ADJECTIVE.match(text):
+        if text and says_more(text, asked) and not is_adjective(text):
             found.append((start, start + len(text), text))
     anchors = _question_word_positions(asked, sentence)
     scored = [(_closeness(start, end, anchors), text) for start, end, text in found]

@@ -8,8 +8,8 @@ to be answerable.
 
 from __future__ import annotations
 
-from rag.chat.rewrite import ORGANISATION, entities, is_person, name_part
 from rag.documents.parse import Document
+from rag.text.names import ORGANISATION, entities, is_person, name_part
 
 ABSTENTION_EXAMPLE = "Who wrote this article?"  # news text rarely says; shows an abstention
 

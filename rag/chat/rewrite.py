@@ -5,9 +5,9 @@ Sudani take office?". Without a language model this is done by rules: a pronoun 
 group"-style phrase is replaced by the entity of the previous turn it most plausibly points to
 (people for he/she, organisations and groups for they/it/that group); when no entity fits, the
 previous question is appended as context. A generative model, when configured, rewrites instead
-(see `rag.answer.generative`). Not handled: references further back than the previous turn's
-entities,
-or ellipsis without any pronoun ("And the year?") beyond appending context.
+(see `rag.answer.generative`). The entities are found by rag.text.names. Not handled: references
+further back than the previous turn's entities, or ellipsis without any pronoun ("And the year?")
+beyond appending context.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 
 from rag.results import MARKER
+from rag.text.names import ORGANISATION, PLACE, entities, is_person
 
 Turn = tuple[str, str]  # (question, answer text)
 
@@ -28,94 +29,6 @@ DEMONSTRATIVE = (
 _REFERENCE = re.compile(
     rf"\b(?:{DEMONSTRATIVE}|{PERSON_PRONOUNS}|{THING_PRONOUNS})\b", re.IGNORECASE
 )
-_SPAN = re.compile(r"(?:[A-Z][\w’'-]*\.?)(?:\s+(?:(?:of|the|al|bin|de|and|for)\s+)?[A-Z][\w’'-]*)*")
-_NOT_ENTITIES = {
-    "The",
-    "A",
-    "An",
-    "In",
-    "On",
-    "At",
-    "It",
-    "He",
-    "She",
-    "They",
-    "We",
-    "I",
-    "This",
-    "That",
-    "There",
-    "These",
-    "Those",
-    "Who",
-    "What",
-    "When",
-    "Where",
-    "Which",
-    "Why",
-    "How",
-    "And",
-    "But",
-    "Since",
-    "After",
-    "Before",
-    "Under",
-    "Mr",
-    "Mrs",
-    "Ms",
-    "Dr",
-    "Their",
-    "His",
-    "Her",
-    "Its",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-    "Yes",
-    "No",
-    "Did",
-    "Does",
-    "Do",
-    "Is",
-    "Are",
-    "Was",
-    "Were",
-    "Has",
-    "Have",
-    "Had",
-    "Can",
-    "Could",
-    "Will",
-    "Would",
-    "Should",
-    "According",
-}
-ORGANISATION = re.compile(
-    r"\b(Framework|Group|Party|Forces|Council|Ministry|Army|Movement|"
-    r"Front|Alliance|Coalition|Brigades?|Organi[sz]ation|Union|Committee|Agency|"
-    r"Government|Parliament|Institute|Association|Company|Corporation|Bank)\b"
-)
-# Country names: a pronoun such as "it" or "they" rarely means a whole country in a follow-up.
-_PLACE_WORDS = re.compile(
-    r"\b(US|USA|UK|EU|America|Britain|China|Russia|France|Germany|India|Japan|Iraq|Iran|"
-    r"Israel|Syria|Lebanon|Turkey|Egypt|Ukraine|Pakistan|Afghanistan)\b"
-)
 # "it" in "is it true", "it is likely" is not a reference.
 _DUMMY_IT = re.compile(
     r"\bit\s+(?:(?:is|was)\s+)?(?:true|possible|likely|clear|known|said|reported)\b",
@@ -124,55 +37,12 @@ _DUMMY_IT = re.compile(
 _PLURAL_SUBJECT = re.compile(r"\b(?:the|these|those)\s+\w+s\b", re.IGNORECASE)
 MAX_CONTEXT_CHARS = 160
 _BORROWED = re.compile(r"^.*? \((.*)\)$")
-_TITLE = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Dr|Prime Minister|President|spokesman|chairman|minister)\s+$", re.IGNORECASE
-)
-_ADJECTIVE = re.compile(r"[A-Z][\w]*-[a-z][\w-]*")  # "Iran-backed", "Tehran-allied"
 _ELLIPTICAL = re.compile(r"^\s*(what|how) about\b", re.IGNORECASE)
-_TITLE_WORDS = re.compile(
-    r"^.*\b(?:Minister|President|Secretary|Chairman|Spokesman|General|"
-    r"Ambassador|Governor|Mr|Mrs|Ms|Dr)\.?\s+"
-)
 _CITATION = re.compile(rf"\s*{MARKER.pattern}")
 
 
 def strip_citations(text: str) -> str:
     return _CITATION.sub("", text).strip()
-
-
-def entities(text: str) -> list[tuple[str, bool]]:
-    """Capitalised spans of `text` as (span, follows a personal title), in order."""
-    found: list[tuple[str, bool]] = []
-    for match in _SPAN.finditer(text):
-        words = match.group().split()
-        while words and words[0].rstrip(".") in _NOT_ENTITIES:
-            words = words[1:]
-        span = " ".join(words).rstrip(".,;:’'")
-        span = re.sub(r"[’']s$", "", span)
-        before = text[: match.start()].rstrip()
-        sentence_start = not before or before.endswith((".", "!", "?", ":", "“", '"'))
-        if sentence_start and len(words) == 1 and text[match.end() :].strip(" .?!"):
-            continue  # "Security forces …": a capital only because the sentence starts here
-        if not span or span in _NOT_ENTITIES or len(span) < 2 or _ADJECTIVE.fullmatch(span):
-            continue
-        titled = bool(_TITLE.search(text[: match.start()])) or match.group().startswith(
-            ("Mr ", "Ms ")
-        )
-        found.append((span, titled))
-    return found
-
-
-def name_part(span: str) -> str:
-    """A person's name without the title in front: "Iraqi Prime Minister X Y" -> "X Y"."""
-    name = _TITLE_WORDS.sub("", span)
-    return name if name else span
-
-
-def is_person(span: str, titled: bool) -> bool:
-    """Whether a capitalised span looks like a person's name (not an organisation or place)."""
-    if ORGANISATION.search(span) or (_PLACE_WORDS.fullmatch(span)):
-        return False
-    return titled or len(span.split()) >= 2
 
 
 def _pick(
@@ -187,7 +57,7 @@ def _pick(
     things = [
         span
         for span, titled in answer + asked
-        if not is_person(span, titled) and not _PLACE_WORDS.fullmatch(span)
+        if not is_person(span, titled) and not PLACE.fullmatch(span)
     ]
     organisations = [span for span in things if ORGANISATION.search(span)]
     return next(iter(organisations or things), None)

@@ -24,6 +24,7 @@ from rag import Conversation, Pipeline
 from rag.answer.attribution import split_claims
 from rag.errors import InputError
 from rag.evaluation.gold import TYPES, GoldCase
+from rag.text.numbers import HEDGES
 
 MRR_DEPTH = 10
 
@@ -34,7 +35,7 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
-_HEDGES = r"\b(?:a|an|the|about|around|nearly|almost|roughly|some|over|more than|at least|up to)\b"
+_HEDGES = rf"\b(?:a|an|the|{'|'.join(HEDGES)})\b"  # the number hedges of rag.text.numbers
 
 
 def exact_form(text: str) -> str:
