@@ -32,6 +32,7 @@ SEED_ARTICLES = next(
 
 QueryEncoder = Literal["onnx", "torch"]
 OnModelError = Literal["error", "extractive"]
+Reader = Literal["logistic", "cross-encoder"]
 
 
 def _default_sources() -> tuple[Path, ...]:
@@ -75,7 +76,7 @@ class Settings:
     # Retrieval: how many paragraphs are considered and cited at most.
     k: int = 3
     # What decides which sentence answers and whether any does (rag.answer.reader).
-    reader: str = "logistic"
+    reader: Reader = "logistic"
     # The reader weighs the sentences of this many paragraphs (at least k) for the answer and for
     # abstention; it still cites one or two. None: the reader's own, fitted with it.
     answer_k: int | None = None

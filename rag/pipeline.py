@@ -65,7 +65,7 @@ class Pipeline:
         self.index = index
         self.embedder = embedder
         self.retriever = Retriever(index, embedder, settings.rrf_k)
-        self.reader = reader or open_reader(settings.reader, index, embedder)
+        self.reader = reader or open_reader(settings.reader, index, embedder, settings.threads)
         # The one extractive answerer: it answers in extractive mode and, through its reader,
         # decides abstention and which paragraphs answer in model mode too.
         self.extractive = ExtractiveAnswerer(index, self.reader, settings.abstain_threshold)

@@ -7,7 +7,8 @@ paragraphs it weighs (`answer_k`), fitted with it and stored with its parameters
 Both answerers, extractive and generative, ask the same reader (rag.answer.extractive).
 
 Readers are chosen by name (`Settings.reader`, `open_reader`): `logistic` is a logistic model over
-hand-made features (rag.answer.logistic_reader).
+hand-made features (rag.answer.logistic_reader); `cross-encoder` a MiniLM cross-encoder trained
+on SQuAD 2.0 articles (rag.answer.cross_encoder_reader).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rag.errors import InputError
 from rag.index.store import Index
 from rag.retrieval.candidates import Candidate
 
-READERS = ("logistic",)
+READERS = ("logistic", "cross-encoder")
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,14 @@ class Reader(Protocol):
     def score(self, question: Question, candidates: Sequence[Candidate]) -> np.ndarray: ...
 
 
-def open_reader(name: str, index: Index, embedder: Embedder | None) -> Reader:
+def open_reader(name: str, index: Index, embedder: Embedder | None, threads: int = 1) -> Reader:
     """The reader called `name`, with its shipped parameters checked on load."""
     if name == "logistic":
         from rag.answer.logistic_reader import LogisticReader
 
         return LogisticReader.load(index, embedder)
+    if name == "cross-encoder":
+        from rag.answer.cross_encoder_reader import CrossEncoderReader
+
+        return CrossEncoderReader.load(index, embedder, threads)
     raise InputError(f"unknown reader {name!r} (known: {', '.join(READERS)})")
