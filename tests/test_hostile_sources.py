@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from rag.documents.parse import collect_sources
 from rag.errors import InputError, SourceError
 from rag.evaluation.gold import load_gold
 from rag.index.build import build_index
@@ -83,3 +84,18 @@ def test_a_gguf_with_thousands_of_nested_arrays_is_one_model_error(tmp_path: Pat
     model.write_bytes(header + nested)
     with pytest.raises(ModelError, match="nests metadata arrays too deeply"):
         check_gguf_file(model)
+
+
+def test_a_link_out_of_an_indexed_folder_is_skipped_with_a_notice(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("The password is swordfish.\n", encoding="utf-8")
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "story.txt").write_text("Bridge opens\n\nThe bridge opened on Monday.\n")
+    (folder / "passwd.txt").symlink_to(secret)
+    (folder / "again.txt").symlink_to(folder / "story.txt")  # a link inside the folder is kept
+    said: list[str] = []
+    found = collect_sources([folder], said.append)
+    assert [p.name for p in found] == ["again.txt", "story.txt"]
+    assert said == [f"notice: skipped {folder / 'passwd.txt'}: a link that leads out of {folder}"]
+    assert collect_sources([folder / "passwd.txt"]) == [folder / "passwd.txt"]  # named: read

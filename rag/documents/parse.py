@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import SourceError
+from rag.progress import Progress, no_progress
 from rag.text.sentences import Sentence, split_sentences
 
 MAX_SOURCE_BYTES = 5 * 2**20  # default size limit of one source (Settings.max_source_mb)
@@ -211,14 +212,26 @@ def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
     return dataclasses.replace(document, sha256=hashlib.sha256(data).hexdigest())
 
 
-def collect_sources(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders into the sorted list of .txt/.md files they hold."""
+def collect_sources(paths: Iterable[Path], notice: Progress = no_progress) -> list[Path]:
+    """Expand files and folders into the sorted list of .txt/.md files they hold. A link inside
+    a folder that leads out of it (`ln -s /etc/passwd articles/passwd.txt`) is skipped, with a
+    `notice`; a file named by the user is read wherever it leads."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
-            )
+            inside = path.resolve()
+            found = []
+            for candidate in sorted(path.rglob("*")):
+                if candidate.suffix.lower() not in SUFFIXES or not candidate.is_file():
+                    continue
+                try:
+                    outside = not candidate.resolve().is_relative_to(inside)
+                except (OSError, RuntimeError):  # a link loop
+                    outside = True
+                if outside:
+                    notice(f"notice: skipped {candidate}: a link that leads out of {path}")
+                    continue
+                found.append(candidate)
             if not found:
                 raise SourceError(f"{path}: folder holds no .txt or .md files")
             files.extend(found)
@@ -241,5 +254,7 @@ def collect_sources(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
-def load_documents(paths: Iterable[Path], max_bytes: int = MAX_SOURCE_BYTES) -> list[Document]:
-    return [read_document(p, max_bytes) for p in collect_sources(paths)]
+def load_documents(
+    paths: Iterable[Path], max_bytes: int = MAX_SOURCE_BYTES, notice: Progress = no_progress
+) -> list[Document]:
+    return [read_document(p, max_bytes) for p in collect_sources(paths, notice)]
