@@ -158,6 +158,13 @@ def progress(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stderr is None:  # started with stderr closed: errors go nowhere rather than crash
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+    if sys.stdin is None:  # stdin closed: read as empty (`rag chat` ends at once)
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115
+    if sys.stdout is None:
+        print("error: standard output is closed: nowhere to write the answer", file=sys.stderr)
+        return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -172,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # stdout on a full disk (`rag ask > /dev/full`) or a dead device
+        if exc.filename is not None:
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so exit's flush is quiet
+        print(f"error: cannot write the output ({exc.strerror})", file=sys.stderr)
+        return 1
 
 
 # --- commands --------------------------------------------------------------------------------

@@ -153,6 +153,11 @@ class Settings:
                 raise InputError(f"{name} must be a number, not {value!r}")
             if kind in (str, bool) and not isinstance(value, kind):
                 raise InputError(f"{name} must be a {kind.__name__}, not {value!r}")
+        for name in ("index_dir", "models_dir"):  # FAISS and the manifest need UTF-8 paths
+            try:
+                str(getattr(self, name)).encode("utf-8")
+            except UnicodeEncodeError:
+                raise InputError(f"{name} is not a valid UTF-8 path; choose another") from None
         if self.threads < 1:
             raise InputError("threads must be at least 1")
         if self.threads > max_threads():

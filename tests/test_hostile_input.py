@@ -84,3 +84,34 @@ def test_document_text_is_shown_without_control_characters(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert "12 million" in done.stdout
     assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\x08")
+
+
+def test_closed_or_full_standard_streams_are_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_INDEX_DIR"] = str(tmp_path / "index")
+
+    closed_out = subprocess.run(
+        [*RAG, "ask", "who?"], env=env, stderr=subprocess.PIPE, text=True, timeout=60,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert closed_out.returncode == 1 and "Traceback" not in closed_out.stderr
+    assert "standard output is closed" in closed_out.stderr
+    closed_in = subprocess.run(
+        [*RAG, "chat", "--json"], env=env, capture_output=True, text=True, timeout=300,
+        preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert closed_in.returncode == 0 and "Traceback" not in closed_in.stderr
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [*RAG, "ask", "who nominated Al Sudani?"], env=env, stdout=full,
+            stderr=subprocess.PIPE, text=True, timeout=300,
+        )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: cannot write the output (No space left on device)"
+    )
+
+
+def test_an_index_folder_whose_name_is_not_utf8_is_refused() -> None:
+    with pytest.raises(InputError, match="index_dir is not a valid UTF-8 path"):
+        Settings.load({"index_dir": os.fsdecode(b"/tmp/bad\xff")}, env={})
