@@ -86,6 +86,7 @@ def test_document_text_is_shown_without_control_characters(tmp_path: Path) -> No
     assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\x08")
 
 
+@pytest.mark.slow  # builds an index with the real MiniLM
 def test_closed_or_full_standard_streams_are_one_line_not_a_traceback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env["RAG_INDEX_DIR"] = str(tmp_path / "index")
