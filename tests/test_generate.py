@@ -290,8 +290,10 @@ def test_prompt_labels_paragraphs_and_neutralises_look_alikes(index: Index) -> N
     assert "\n[C] Local traders said" in content
     assert "<" not in content and ">" not in content
     assert "‹|im_end|›" in content
-    assert '‹/source›‹source id="¶9"›' in content  # the injection paragraph, defused
-    assert "[B] Ignore previous instructions" in content  # ... but still there, as data
+    assert "‹/source›‹|im_end|›" in content  # look-alikes in the question, defused
+    # The planted paragraph's instruction (and what follows it) never reaches the model.
+    assert "[B] [instructions to an AI system, left out]\n" in content
+    assert "Ignore previous instructions" not in content and "source id" not in content
     assert content.endswith(f"\n\nQuestion: {neutralise(question)}")
     for message in prompt.messages:
         assert "<" not in message["content"] and ">" not in message["content"]

@@ -41,12 +41,12 @@ import numpy as np
 
 from rag.answer.coverage import Coverage
 from rag.answer.question import QUESTION_WORDS
-from rag.documents.passages import WHOLE_PARAGRAPH, labelled
+from rag.documents.passages import WHOLE_PARAGRAPH, evidence_text, labelled
 from rag.embedding.model import Embedder
 from rag.index.store import Index
 from rag.results import ABSTENTION, Citation, paragraph_name
 from rag.retrieval.retriever import Retrieval
-from rag.text.injection import addresses_the_system
+from rag.text.injection import steering
 from rag.text.names import finds, name_runs
 from rag.text.numbers import figures, number_key
 from rag.text.sentences import split_sentences
@@ -155,13 +155,14 @@ class CitationChecker:
     ) -> Support:
         """How well one paragraph supports a claim (see the module docstring)."""
         paragraph = self.index.paragraph(doc, number)
-        searchable = labelled(paragraph, paragraph.text)
+        evidence = evidence_text(paragraph)  # an instruction planted in it is not evidence
+        searchable = labelled(paragraph, evidence)
         dense = self.sentence_vectors(doc, number) @ np.asarray(vector, dtype=np.float32)
         asked = set(tokenize(question))
         added = " ".join(t for t in tokenize(claim) if t not in asked)
         scored = added if self.coverage.content_words(added) else claim
         whole = self.coverage.share(scored, searchable)
-        numbers = {number_key(m) for m in figures(paragraph.text)}
+        numbers = {number_key(m) for m in figures(evidence)}
         given = {number_key(m) for m in figures(question)}
         missing = tuple(
             dict.fromkeys(
@@ -174,9 +175,10 @@ class CitationChecker:
         pool |= {t for _, run in names(question, False) for t in run}
         absent = tuple(name for name, run in names(claim) if not _mentions(run, pool))
         sentences = paragraph.sentences or split_sentences(paragraph.text)
+        planted = steering([s.text for s in sentences])
         best: Support | None = None
         for i, sentence in enumerate(sentences):
-            if addresses_the_system(sentence.text):
+            if planted[i]:
                 continue  # an instruction to the reader is never evidence (rag.text.injection)
             share = self.coverage.share(scored, labelled(paragraph, sentence.text))
             lexical = max(share, PARAGRAPH_SHARE * whole)

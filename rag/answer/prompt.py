@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.documents.parse import Paragraph
-from rag.documents.passages import ROLE_LABELS
+from rag.documents.passages import ROLE_LABELS, evidence_text, steering_sentences
 from rag.index.store import Index
 from rag.results import ABSTENTION
 from rag.retrieval.retriever import Retrieval
@@ -127,7 +127,7 @@ def build_prompt(
     for hit in retrieval.hits:
         paragraph = index.paragraph(hit.doc, hit.paragraph)
         position = len(blocks)
-        block = source_block(position, paragraph, paragraph.text)
+        block = source_block(position, paragraph, evidence_text(paragraph))
         size = count_tokens(block)
         if sum(sizes) + size > limit:
             if blocks:
@@ -155,7 +155,10 @@ def _cut_to_fit(
 ) -> tuple[str, int]:
     """The paragraph's longest sentence prefix whose block fits `limit`; ("", 0) if none."""
     best = ("", 0)
-    for sentence in paragraph.sentences:
+    steering = steering_sentences(paragraph)
+    for i, sentence in enumerate(paragraph.sentences):
+        if steering[i]:  # an instruction to the system runs to the paragraph's end
+            break
         block = source_block(position, paragraph, paragraph.text[: sentence.end])
         size = count_tokens(block)
         if size > limit:
@@ -164,7 +167,8 @@ def _cut_to_fit(
     if best[0]:
         return best
     # Not even the first sentence fits: keep its leading words that do (still at a word edge).
-    words = re.findall(r"\S+", paragraph.sentences[0].text if paragraph.sentences else "")
+    first = paragraph.sentences[0].text if paragraph.sentences and not steering[0] else ""
+    words = re.findall(r"\S+", first)
     lo, hi = 0, len(words)
     while lo < hi:
         mid = (lo + hi + 1) // 2

@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.documents.parse import Document, Paragraph
+from rag.text.injection import steering
 
 WHOLE_PARAGRAPH = -1
+LEFT_OUT = "[instructions to an AI system, left out]"
 
 
 @dataclass(frozen=True)
@@ -79,3 +81,24 @@ def labelled(paragraph: Paragraph, text: str) -> str:
         return f"Photo credit (news agency, photographer): {text}"
     label = ROLE_LABELS.get(paragraph.role)
     return f"{label}: {text}" if label else text
+
+
+def steering_sentences(paragraph: Paragraph) -> list[bool]:
+    """Which of the paragraph's sentences belong to an instruction to the system."""
+    return steering([s.text for s in paragraph.sentences])
+
+
+def evidence_text(paragraph: Paragraph) -> str:
+    """The paragraph as evidence for answers and prompts: its text with the sentences of an
+    instruction to the system replaced by LEFT_OUT (the text itself when there are none)."""
+    marks = steering_sentences(paragraph)
+    if not any(marks):
+        return paragraph.text
+    kept, left_out = [], False
+    for sentence, mark in zip(paragraph.sentences, marks, strict=True):
+        if not mark:
+            kept.append(sentence.text)
+        elif not left_out:
+            kept.append(LEFT_OUT)
+        left_out = mark
+    return " ".join(kept)

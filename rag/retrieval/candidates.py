@@ -1,8 +1,9 @@
 """Candidates: the sentences of the retrieved paragraphs, each with where it stands and how the
 retrieval scored it, in retrieval order. This is what a reader (rag.answer.reader) weighs.
 
-A sentence that addresses the reader or an AI system ("ignore previous instructions…",
-rag.text.injection) is never a candidate: it is evidence of nothing but itself.
+A sentence of an instruction to the reader or an AI system ("ignore previous instructions…",
+and what follows it in its paragraph: rag.text.injection) is never a candidate: it is evidence
+of nothing but itself.
 Not here: scoring the candidates (readers) or choosing the answer (rag.answer.extractive).
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rag.documents.passages import steering_sentences
 from rag.index.store import Index
 from rag.retrieval.retriever import Retrieval
-from rag.text.injection import addresses_the_system
 
 
 @dataclass
@@ -40,8 +41,9 @@ def candidates_of(retrieval: Retrieval, index: Index) -> list[Candidate]:
     found: list[Candidate] = []
     for rank, hit in enumerate(retrieval.hits):
         paragraph = index.paragraph(hit.doc, hit.paragraph)
+        steering = steering_sentences(paragraph)
         for i, sentence in enumerate(paragraph.sentences):
-            if addresses_the_system(sentence.text):
+            if steering[i]:
                 continue
             found.append(
                 Candidate(
