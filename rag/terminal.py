@@ -4,8 +4,10 @@ Document text, file names and questions reach the terminal through answers, quot
 lines and errors. An escape sequence in any of them could retitle the terminal, move the cursor
 or erase what the reader sees (`\\x1b]0;pwned\\x07`, backspaces), so everything the CLI prints
 as text goes through `for_terminal`: C0 and C1 control characters and DEL are dropped, except
-newline and tab; text that is not valid Unicode (lone surrogates from undecodable bytes) is
-shown with replacement characters. JSON output needs none of this: json escapes controls.
+newline and tab, and so are the bidirectional overrides and isolates (U+202A-202E,
+U+2066-2069) that would make text read other than it is; text that is not valid Unicode (lone
+surrogates from undecodable bytes) is shown with replacement characters. JSON output needs none
+of this: json escapes controls.
 
 `answer_on_terminal` runs one question for the CLI: a model's text streams as it is written (on
 a terminal only), then the checked answer, each citation with its quote marked (bold, or
@@ -19,7 +21,9 @@ import re
 import sys
 from typing import Any, TextIO
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls and DEL but newline and tab, and the bidirectional overrides, embeddings
+# and isolates (U+202A-202E, U+2066-2069), which can make text read other than it is.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.documents.parse import collect_sources
+from rag.documents.parse import collect_sources, read_document
 from rag.errors import InputError, SourceError
 from rag.evaluation.gold import load_gold
 from rag.index.build import build_index
+from rag.terminal import for_terminal
 from rag.text.sentences import split_sentences
 
 from .conftest import ROOT, FakeEmbedder
@@ -99,3 +100,17 @@ def test_a_link_out_of_an_indexed_folder_is_skipped_with_a_notice(tmp_path: Path
     assert [p.name for p in found] == ["again.txt", "story.txt"]
     assert said == [f"notice: skipped {folder / 'passwd.txt'}: a link that leads out of {folder}"]
     assert collect_sources([folder / "passwd.txt"]) == [folder / "passwd.txt"]  # named: read
+
+
+def test_a_utf16_file_with_its_bom_is_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "story.txt"
+    path.write_bytes("Bridge opens\n\nThe bridge opened on Monday.\n".encode("utf-16"))
+    document = read_document(path)
+    assert document.paragraphs[1].text == "The bridge opened on Monday."
+    path.write_bytes(b"\xff\xfeB\x00\x00\xd8")  # a BOM, then a lone surrogate
+    with pytest.raises(SourceError, match="not valid UTF-16"):
+        read_document(path)
+
+
+def test_bidi_overrides_never_reach_the_terminal() -> None:
+    assert for_terminal("price \u202e0001$\u202c and \u2066x\u2069") == "price 0001$ and x"

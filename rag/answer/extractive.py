@@ -100,6 +100,8 @@ class ExtractiveAnswerer:
         unknown = unknown_names(ranked.asked, self.index)  # "France" is in no document
         if not self.answers(ranked) or unknown:
             said, closest = abstention(ranked.asked, best[0] if best else None, self.index, unknown)
+            if closest is not None:  # quoted as an answer would be: a long sentence in part
+                closest = self._citation(best[0], retrieval.question)
             return Answer(question, standalone, said, [], True, "extractive", closest=closest)
         chosen = [best[0]]
         for other in best[1:]:

@@ -12,6 +12,7 @@ Roles are recognised by layout heuristics of scraped news text, not by a model.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 import re
@@ -196,12 +197,18 @@ def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
-    if b"\x00" in data:
+    body = data
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-16, which has NULs
+        try:
+            body = data.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise SourceError(f"{path}: starts as UTF-16 but is not valid UTF-16") from None
+    if b"\x00" in body:
         raise SourceError(f"{path}: binary file, not text")
     try:
-        text = data.decode("utf-8")
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        text = data.decode("utf-8", errors="replace")
+        text = body.decode("utf-8", errors="replace")
         print(
             f"warning: {path}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced",
             file=sys.stderr,
