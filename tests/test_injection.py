@@ -105,3 +105,15 @@ def test_a_planted_instruction_gives_no_answer_short_answer_or_prompt_text(tmp_p
         "Elon Musk reopened the port on 1 January 1999.", retrieval, 0.3, question=question
     )
     assert not checked.kept  # the obeying sentence finds no evidence anywhere
+
+
+def test_a_run_on_closest_sentence_is_quoted_in_part(tmp_path: Path) -> None:
+    words = " ".join(f"harbour word{i}" for i in range(3000))
+    index = make_index(tmp_path, {"long": f"Harbour news\n\nThe harbour {words} opened\n"})
+    question = "When did the harbour close?"
+    retrieval = Retrieval(
+        question, FakeEmbedder().embed_batch([question])[0], [Hit("long", 2, 1.0, 0.9, 1.0)], 0.0
+    )
+    answer = extractive_answerer(index, abstain_threshold=1.0).answer(retrieval, question, question)
+    assert answer.abstained and answer.closest is not None
+    assert 0 < len(answer.closest.quote) <= 400
