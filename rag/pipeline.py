@@ -130,8 +130,14 @@ class Pipeline:
         return check_question(question, self.settings.max_question_chars)
 
     def example_questions(self) -> list[str]:
-        """Questions to suggest about the first indexed document (see rag.chat.examples)."""
-        return example_questions(self.index.documents[0])
+        """Questions to suggest about the first indexed document (rag.chat.examples), only those
+        the pipeline answers with support (asked extractively: a suggestion never abstains)."""
+        offered = []
+        for question in example_questions(self.index.documents[0]):
+            retrieval = self.retriever.retrieve(question, max(self.settings.k, self.answer_k))
+            if not self.extractive.answer(retrieval, question, question).abstained:
+                offered.append(question)
+        return offered
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> str:
         if history and self.generator is not None:

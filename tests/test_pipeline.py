@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.errors import InputError
@@ -54,3 +56,12 @@ def test_streaming_ends_with_the_answer(pipeline) -> None:
 def test_bad_questions(pipeline, question: str) -> None:
     with pytest.raises(InputError):
         pipeline.ask(question)
+
+
+@pytest.mark.slow
+def test_every_example_offered_is_answered_and_stands_alone(pipeline) -> None:
+    offered = pipeline.example_questions()
+    assert len(offered) >= 2 and "Who wrote this article?" not in offered
+    for question in offered:
+        assert not re.search(r"\b(?:he|she|they|it)\b", question, re.IGNORECASE), question
+        assert not pipeline.ask(question).abstained, question
