@@ -67,24 +67,26 @@ def fake_model(
     return known
 
 
-def test_a_model_in_parts_is_assembled_once_and_verified(
+def test_a_model_in_parts_is_assembled_once_and_hashed_on_every_load(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     fake_model(monkeypatch, tmp_path / "site-packages")
     folder = tmp_path / "models"
     path = catalogue.model_file("Fake-2part ", folder)
     assert path == folder / "fake-2part.gguf" and path.read_bytes() == b"".join(PARTS)
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "fake-2part.gguf",
-        "fake-2part.verified.json",
-    ]
-    # Verified once: the next start neither copies nor hashes again.
+    assert sorted(p.name for p in folder.iterdir()) == ["fake-2part.gguf"]
+    # An intact file is not copied again.
     monkeypatch.setattr(catalogue, "_assemble", lambda *a: pytest.fail("assembled again"))
     assert catalogue.model_file("fake-2part", folder) == path
     monkeypatch.undo()
-    # A file changed since it was verified is assembled again from the parts.
+    # Tampered in place with its size and modification time kept (issue 20): hashed, found
+    # out, and assembled again from the parts.
     fake_model(monkeypatch, tmp_path / "site-packages")
-    path.write_bytes(b"GGUF tampered")
+    stat = path.stat()
+    whole = bytearray(path.read_bytes())
+    whole[5:10] = b"XXXXX"
+    path.write_bytes(bytes(whole))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert catalogue.model_file("fake-2part", folder).read_bytes() == b"".join(PARTS)
 
 
@@ -108,8 +110,10 @@ def test_a_single_file_model_is_used_in_place_and_verified(
     folder = tmp_path / "models"
     path = catalogue.model_file("fake-2part", folder)
     assert path == tmp_path / "site-packages" / "part1.bin"  # not copied
-    assert [p.name for p in folder.iterdir()] == ["fake-2part.verified.json"]
-    path.write_bytes(b"GGUF a one-file modeL")  # same size, other bytes, newer time
+    assert not folder.exists() or list(folder.iterdir()) == []
+    stat = path.stat()
+    path.write_bytes(b"GGUF a one-file modeL")  # same size, other bytes, the old time back
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     with pytest.raises(ModelError, match="is not the pinned file"):
         catalogue.model_file("fake-2part", folder)
 

@@ -10,9 +10,9 @@ whole file's size and sha256. `installed_models()` lists those whose packages ar
 * a model shipped in parts is assembled once into `models_dir/NAME.gguf` (written to a
   temporary file, hashed while written, fsynced, then renamed: an interrupted assembly leaves
   nothing behind);
-* either way the sha256 is checked once and a small record (`NAME.verified.json`: path, size,
-  modification time, sha256) spares later starts from hashing hundreds of megabytes again. A
-  file whose size or time changed is hashed again; a wrong hash is an error, never used.
+* either way the whole file's sha256 is checked on every load (about a second for 500 MB): a
+  file changed in place, even with its size and modification time put back, is never used. A
+  wrong assembled file is assembled again from the parts; a wrong single file is an error.
 
 Not here: loading or running a model (rag.llm.runtime), choosing a model for the user
 (docs/models.md says which to install and why), downloading anything.
@@ -21,7 +21,6 @@ Not here: loading or running a model (rag.llm.runtime), choosing a model for the
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -130,54 +129,17 @@ def model_file(name: str, models_dir: Path) -> Path:
         )
     if found.single_file:
         path = found.parts[0]
-        _verify(model, path, models_dir)
+        _check_digest(model, *_digest(model, path))
         return path
     path = models_dir / f"{model.name}.gguf"
-    if path.is_file() and _recorded(model, path, models_dir):
-        return path
+    if path.is_file() and _digest(model, path) == (model.size, model.sha256):
+        return path  # hashed on every load: a file changed in place is never trusted
     _assemble(found, path)
-    _record(model, path, models_dir)
     return path
 
 
-def _record_path(model: KnownModel, models_dir: Path) -> Path:
-    return models_dir / f"{model.name}.verified.json"
-
-
-def _stamp(model: KnownModel, path: Path) -> dict[str, object]:
-    stat = path.stat()
-    return {
-        "path": str(path.resolve()),
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "sha256": model.sha256,
-    }
-
-
-def _recorded(model: KnownModel, path: Path, models_dir: Path) -> bool:
-    """Whether `path` was verified before and has not changed since."""
-    try:
-        record = json.loads(_record_path(model, models_dir).read_text(encoding="utf-8"))
-        return bool(record == _stamp(model, path))
-    except (OSError, ValueError):
-        return False
-
-
-def _record(model: KnownModel, path: Path, models_dir: Path) -> None:
-    """Remember that `path` was verified (best effort: a read-only folder only costs a hash)."""
-    try:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        target = _record_path(model, models_dir)
-        with tempfile.NamedTemporaryFile("w", dir=models_dir, delete=False, suffix=".tmp") as f:
-            json.dump(_stamp(model, path), f)
-        os.replace(f.name, target)
-    except OSError:
-        pass
-
-
-def _verify(model: KnownModel, path: Path, models_dir: Path) -> None:
-    if _recorded(model, path, models_dir):
-        return
+def _digest(model: KnownModel, path: Path) -> tuple[int, str]:
+    """The size and sha256 of `path` (about a second for 500 MB)."""
     digest = hashlib.sha256()
     size = 0
     try:
@@ -187,8 +149,7 @@ def _verify(model: KnownModel, path: Path, models_dir: Path) -> None:
                 size += len(chunk)
     except OSError as exc:
         raise ModelError(f"cannot read model {model.name} at {path}: {one_line(exc)}") from exc
-    _check_digest(model, size, digest.hexdigest())
-    _record(model, path, models_dir)
+    return size, digest.hexdigest()
 
 
 def _check_digest(model: KnownModel, size: int, sha256: str) -> None:
