@@ -15,11 +15,14 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag import __version__
 from rag.errors import RagError
 from rag.terminal import answer_on_terminal, for_terminal
+
+if TYPE_CHECKING:
+    from rag import Asker
 
 # Flag name -> settings field, for the options every command shares.
 COMMON = {"index_dir": "index_dir", "threads": "threads", "embedding_model": "embedding_model"}
@@ -195,16 +198,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from rag import Conversation, Pipeline
+    from rag import Pipeline
 
-    pipeline = Pipeline.open(settings_from(args), progress=progress)
-    interactive = sys.stdin.isatty() and not args.json
+    _chat(Pipeline.open(settings_from(args), progress=progress), args.json)
+    return 0
+
+
+def _chat(pipeline: Asker, as_json: bool) -> None:
+    """Questions from stdin, one a line, answered in one conversation until end of input."""
+    from rag import Conversation
+
+    interactive = sys.stdin.isatty() and not as_json
     conversation = Conversation(pipeline)
     if interactive:
-        print(
-            f"Ask about: {pipeline.index.documents[0].headline}  (mode: {pipeline.mode_label}; "
-            "Ctrl-D to quit)"
-        )
+        mode = f"llm: {pipeline.model_name}" if pipeline.model_name else "extractive"
+        print(f"Ask about: {pipeline.documents[0].headline}  (mode: {mode}; Ctrl-D to quit)")
     while True:
         if interactive:
             print("> ", end="", flush=True)
@@ -215,25 +223,24 @@ def cmd_chat(args: argparse.Namespace) -> int:
             break
         if not line.strip():
             continue
-        if not interactive and not args.json:  # a readable transcript when piped
+        if not interactive and not as_json:  # a readable transcript when piped
             print(f"> {for_terminal(line.strip())}", flush=True)
         try:
             answer = answer_on_terminal(
-                pipeline, line, conversation.turns, as_json=args.json, out=sys.stdout
+                pipeline, line, conversation.turns, as_json=as_json, out=sys.stdout
             )
         except RagError as exc:  # one bad line does not end the conversation
-            if args.json:
+            if as_json:
                 error = {"question": for_terminal(line.strip()), "error": str(exc)}
                 print(json.dumps(error, ensure_ascii=False), flush=True)
             else:
                 print(f"error: {for_terminal(str(exc))}", file=sys.stderr, flush=True)
             continue
         conversation.record(answer)
-        if args.json:
+        if as_json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:
             print()
-    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
