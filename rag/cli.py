@@ -12,13 +12,14 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag import __version__
-from rag.errors import RagError
+from rag.errors import RagError, RagWarning
 from rag.terminal import answer_on_terminal, for_terminal
 
 if TYPE_CHECKING:
@@ -154,6 +155,26 @@ def progress(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", RagWarning)
+        warnings.showwarning = _show_warning(warnings.showwarning)
+        return _run(args)
+
+
+def _show_warning(others: Any) -> Any:
+    """`warnings.showwarning` for the CLI: a `RagWarning` is one `warning: …` line on stderr;
+    other warnings are shown by `others`, as before."""
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **named: Any) -> None:
+        if issubclass(category, RagWarning):
+            print(f"warning: {for_terminal(str(message))}", file=sys.stderr, flush=True)
+        else:
+            others(message, category, *rest, **named)
+
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         handler = getattr(args, "handler", None) or HANDLERS[args.command]
         return int(handler(args) or 0)
@@ -190,8 +211,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     check_question(args.question, settings.max_question_chars)  # fail before any loading
-    pipeline = Pipeline.open(settings, progress=progress)
-    answer = answer_on_terminal(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
+    with Pipeline.open(settings, progress=progress) as pipeline:
+        answer = answer_on_terminal(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     return 0
@@ -200,7 +221,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from rag import Pipeline
 
-    _chat(Pipeline.open(settings_from(args), progress=progress), args.json)
+    with Pipeline.open(settings_from(args), progress=progress) as pipeline:
+        _chat(pipeline, args.json)
     return 0
 
 
@@ -253,8 +275,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.index_dir is None:  # an index of the documents the gold file is about
         settings = gold_settings(settings, gold)
-    pipeline = Pipeline.open(settings, progress=progress)
-    report = evaluate(pipeline, cases)
+    with Pipeline.open(settings, progress=progress) as pipeline:
+        report = evaluate(pipeline, cases)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

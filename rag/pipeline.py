@@ -5,6 +5,8 @@ encoder (the ONNX export next to the index, so asking never imports torch; sente
 as a fallback). `ask` returns an `Answer`; `stream` returns an `AnswerStream` (rag.streaming):
 the answer's text as it is produced, then `.answer`. The CLI, the web chat and the evaluation
 all go through this class; what the front ends rely on is the `rag.asker.Asker` protocol.
+`close()` (or a `with` block) frees the language model `open` loaded; a model passed to the
+constructor stays its caller's.
 Not here: how answers are worded (rag.answer.extractive, rag.answer.generative) or shown (rag.cli,
 ui).
 """
@@ -113,6 +115,17 @@ class Pipeline:
         if problem is not None:
             progress(f"notice: {problem}; answering extractively instead")
         return pipeline
+
+    def close(self) -> None:
+        """Free the language model `open` loaded (a model passed in is left to its owner)."""
+        if self.generator is not None:
+            self.generator.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     @property
     def mode(self) -> str:

@@ -501,6 +501,7 @@ def test_pipeline_streams_text_then_the_llm_answer(index: Index) -> None:
     second = pipeline.ask("How much did it cost?", [(first.standalone_question, first.text)])
     assert second.standalone_question == "How much did the new bridge cost?"
     assert second.fallback is None and [c.paragraph for c in second.citations] == [3]
+    pipeline.close()  # a model passed in is its owner's: FakeModel has no close() to call
 
 
 def _index_settings(tmp_path: Path, **changes: Any) -> Settings:
@@ -546,11 +547,8 @@ def test_open_with_an_unknown_model_name_errors_before_any_index(tmp_path: Path)
 @pytest.mark.slow  # real llama.cpp with the tiny random-weight model
 def test_tiny_model_end_to_end_in_process(tmp_path: Path, tiny_gguf: Path) -> None:
     pytest.importorskip("llama_cpp")
-    from rag.llm.runtime import unload_models
-
     s = _index_settings(tmp_path, model=str(tiny_gguf), threads=1, max_answer_tokens=48)
-    try:
-        pipeline = Pipeline.open(s, progress=lambda _: None, embedder=FakeEmbedder())
+    with Pipeline.open(s, progress=lambda _: None, embedder=FakeEmbedder()) as pipeline:
         assert pipeline.model_name == "tiny"
         stream = pipeline.stream(QUESTION)
         pieces = list(stream)
@@ -564,8 +562,10 @@ def test_tiny_model_end_to_end_in_process(tmp_path: Path, tiny_gguf: Path) -> No
         for citation in answer.citations:
             paragraph = pipeline.index.paragraph(citation.doc, citation.paragraph)
             assert paragraph.text[citation.start : citation.end] == citation.quote
-    finally:
-        unload_models()
+    # The pipeline loaded the model, so closing the pipeline freed it.
+    assert pipeline.generator is not None
+    with pytest.raises(ModelError, match="was unloaded"):
+        pipeline.generator.model.count_tokens("anything")
 
 
 def test_a_true_sentence_that_does_not_answer_is_dropped(index: Index) -> None:

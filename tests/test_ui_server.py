@@ -444,7 +444,7 @@ def test_non_loopback_host_warns(
     import ui.cli
 
     calls = []
-    pipeline = SimpleNamespace(model_name=None)
+    pipeline = SimpleNamespace(model_name=None, close=lambda: calls.append("pipeline closed"))
     app = SimpleNamespace(close=lambda verbose=True: calls.append("closed"))
     fake_app = SimpleNamespace(
         build_app=lambda p: app,
@@ -467,13 +467,13 @@ def test_non_loopback_host_warns(
         out, err = capsys.readouterr()
         assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
         assert ("warning: listening on 0.0.0.0" in err) is warned
-    assert calls == ["closed", "closed"]
+    assert calls == ["closed", "pipeline closed"] * 2
     # Beyond loopback only when asked for explicitly, refused before anything loads.
     from rag.errors import InputError
 
     with pytest.raises(InputError, match="add --allow-remote"):
         ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
-    assert calls == ["closed", "closed"]
+    assert calls == ["closed", "pipeline closed"] * 2
 
 
 def test_bad_port_is_refused_before_loading() -> None:

@@ -79,7 +79,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from rag import Pipeline
     from rag.cli import progress, settings_from
 
-    _serve(Pipeline.open(settings_from(args), progress=progress), args)
+    pipeline = Pipeline.open(settings_from(args), progress=progress)
+    try:
+        _serve(pipeline, args)
+    finally:
+        pipeline.close()
     return 0
 
 

@@ -26,7 +26,8 @@ which case the reason goes into `fallback` and the CLI prints it as a notice. Ti
 the rules of rag.chat.rewrite when the model's line does not look like a question.
 
 Any object with `name`, `count_tokens(text)` and `chat_stream(messages, max_tokens=…,
-temperature=…)` can stand in for the model (tests inject chosen answers that way).
+temperature=…)` can stand in for the model (tests inject chosen answers that way). A model passed
+in belongs to the caller; one `load` opened belongs to the answerer, and `close` frees it.
 Not here: loading details (rag.llm.runtime), prompt wording (rag.answer.prompt), the check itself.
 """
 
@@ -37,7 +38,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.answer.attribution import CheckedAnswer, CitationChecker
 from rag.answer.extractive import ExtractiveAnswerer
@@ -49,6 +50,9 @@ from rag.errors import ModelError
 from rag.index.store import Index
 from rag.results import ABSTENTION, Answer, Dropped, Fallback
 from rag.retrieval.retriever import Retrieval
+
+if TYPE_CHECKING:
+    from rag.llm.runtime import LocalModel
 
 # llama.cpp may generate a few tokens past max_tokens to finish a UTF-8 character (rag.llm.runtime
 # bounds that at 4); keep room for them so a full-length answer never hits the context's end.
@@ -95,6 +99,7 @@ class GenerativeAnswerer:
         self.embedder = embedder
         self.checker = CitationChecker(index, embedder)
         self.extractive = extractive
+        self._loaded: LocalModel | None = None  # the model `load` opened, closed by `close`
 
     @classmethod
     def load(
@@ -109,13 +114,13 @@ class GenerativeAnswerer:
         """Load `settings.model` — already resolved to `path` if given — with a one-line
         `ModelError` on any failure."""
         from rag.llm.resolve import model_display_name, resolve_model_path
-        from rag.llm.runtime import context_size_for, get_model
+        from rag.llm.runtime import LocalModel, context_size_for
 
         path = path or resolve_model_path(settings.model, settings.models_dir)
         n_ctx = context_size_for(settings.prompt_token_budget, settings.max_answer_tokens)
         started = time.perf_counter()
-        model = get_model(
-            path,
+        model = LocalModel.load(
+            Path(path).expanduser().resolve(),
             threads=settings.threads,
             n_ctx=n_ctx,
             seed=settings.seed,
@@ -124,7 +129,14 @@ class GenerativeAnswerer:
         elapsed = time.perf_counter() - started
         if elapsed > 1.0:  # only a load the user noticed is announced
             progress(f"loaded model {model.name} in {elapsed:.1f} s (context {model.n_ctx})")
-        return cls(model, settings, index, embedder, extractive)
+        answerer = cls(model, settings, index, embedder, extractive)
+        answerer._loaded = model
+        return answerer
+
+    def close(self) -> None:
+        """Free the model if `load` opened it; a model passed in is its owner's to close."""
+        if self._loaded is not None:
+            self._loaded.close()
 
     @property
     def model_name(self) -> str:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-import sys
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import SourceError
+from rag.errors import RagWarning, SourceError
 from rag.text.sentences import Sentence, split_sentences
 
 MAX_SOURCE_BYTES = 5 * 2**20  # default size limit of one source (Settings.max_source_mb)
@@ -201,9 +201,9 @@ def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = data.decode("utf-8", errors="replace")
-        print(
-            f"warning: {path}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced",
-            file=sys.stderr,
+        warnings.warn(
+            RagWarning(f"{path}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced"),
+            stacklevel=2,
         )
     if not text.strip():
         raise SourceError(f"{path}: file is empty")
