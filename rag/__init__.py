@@ -8,7 +8,8 @@ importable from `rag` itself:
     answer = pipeline.ask("who nominated Al Sudani?")
     answer.text, answer.short_answer, answer.citations[0].quote
 
-`Pipeline`, `Settings`, `Answer`, `Citation`, `Conversation`, `RagError` and `build_index` are
+`Pipeline`, `Settings`, `Answer` (with its `Citation`, `Fallback` and `Dropped` records),
+`Conversation`, `Asker` (what front ends need from a pipeline), `RagError` and `build_index` are
 loaded on first use, so importing `rag` loads no heavy library (torch, sentence_transformers,
 faiss, llama_cpp, gradio) and nothing but this file.
 """
@@ -25,14 +26,20 @@ _PUBLIC = {
     "Settings": "rag.config",
     "Answer": "rag.results",
     "Citation": "rag.results",
+    "Fallback": "rag.results",
+    "Dropped": "rag.results",
+    "Asker": "rag.asker",
     "Conversation": "rag.chat.conversation",
     "RagError": "rag.errors",
     "build_index": "rag.index.build",
 }
 __all__ = [
     "Answer",
+    "Asker",
     "Citation",
     "Conversation",
+    "Dropped",
+    "Fallback",
     "Pipeline",
     "RagError",
     "Settings",
@@ -41,12 +48,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from rag.asker import Asker
     from rag.chat.conversation import Conversation
     from rag.config import Settings
     from rag.errors import RagError
     from rag.index.build import build_index
     from rag.pipeline import Pipeline
-    from rag.results import Answer, Citation
+    from rag.results import Answer, Citation, Dropped, Fallback
 
 
 def __getattr__(name: str) -> Any:

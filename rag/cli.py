@@ -12,14 +12,18 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag import __version__
-from rag.errors import InputError, RagError
+from rag.errors import InputError, RagError, RagWarning
 from rag.terminal import answer_on_terminal, for_terminal
+
+if TYPE_CHECKING:
+    from rag import Asker
 
 # Flag name -> settings field, for the options every command shares.
 COMMON = {"index_dir": "index_dir", "threads": "threads", "embedding_model": "embedding_model"}
@@ -167,6 +171,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     parser = build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", RagWarning)
+        warnings.showwarning = _show_warning(warnings.showwarning)
+        return _run(args)
+
+
+def _show_warning(others: Any) -> Any:
+    """`warnings.showwarning` for the CLI: a `RagWarning` is one `warning: …` line on stderr;
+    other warnings are shown by `others`, as before."""
+
+    def show(message: Warning | str, category: type[Warning], *rest: Any, **named: Any) -> None:
+        if issubclass(category, RagWarning):
+            print(f"warning: {for_terminal(str(message))}", file=sys.stderr, flush=True)
+        else:
+            others(message, category, *rest, **named)
+
+    return show
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         handler = getattr(args, "handler", None) or HANDLERS[args.command]
         return int(handler(args) or 0)
@@ -209,24 +233,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     check_question(args.question, settings.max_question_chars)  # fail before any loading
-    pipeline = Pipeline.open(settings, progress=progress)
-    answer = answer_on_terminal(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
+    with Pipeline.open(settings, progress=progress) as pipeline:
+        answer = answer_on_terminal(pipeline, args.question, [], as_json=args.json, out=sys.stdout)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from rag import Conversation, Pipeline
+    from rag import Pipeline
 
-    pipeline = Pipeline.open(settings_from(args), progress=progress)
-    interactive = sys.stdin.isatty() and not args.json
+    with Pipeline.open(settings_from(args), progress=progress) as pipeline:
+        _chat(pipeline, args.json)
+    return 0
+
+
+def _chat(pipeline: Asker, as_json: bool) -> None:
+    """Questions from stdin, one a line, answered in one conversation until end of input."""
+    from rag import Conversation
+
+    interactive = sys.stdin.isatty() and not as_json
     conversation = Conversation(pipeline)
     if interactive:
-        print(
-            f"Ask about: {pipeline.index.documents[0].headline}  (mode: {pipeline.mode_label}; "
-            "Ctrl-D to quit)"
-        )
+        mode = f"llm: {pipeline.model_name}" if pipeline.model_name else "extractive"
+        print(f"Ask about: {pipeline.documents[0].headline}  (mode: {mode}; Ctrl-D to quit)")
     while True:
         if interactive:
             print("> ", end="", flush=True)
@@ -237,25 +267,24 @@ def cmd_chat(args: argparse.Namespace) -> int:
             break
         if not line.strip():
             continue
-        if not interactive and not args.json:  # a readable transcript when piped
+        if not interactive and not as_json:  # a readable transcript when piped
             print(f"> {for_terminal(line.strip())}", flush=True)
         try:
             answer = answer_on_terminal(
-                pipeline, line, conversation.turns, as_json=args.json, out=sys.stdout
+                pipeline, line, conversation.turns, as_json=as_json, out=sys.stdout
             )
         except RagError as exc:  # one bad line does not end the conversation
-            if args.json:
+            if as_json:
                 error = {"question": for_terminal(line.strip()), "error": str(exc)}
                 print(json.dumps(error, ensure_ascii=False), flush=True)
             else:
                 print(f"error: {for_terminal(str(exc))}", file=sys.stderr, flush=True)
             continue
         conversation.record(answer)
-        if args.json:
+        if as_json:
             print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
         else:
             print()
-    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -272,8 +301,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.index_dir is None:  # an index of the documents the gold file is about
         settings = gold_settings(settings, gold)
-    pipeline = Pipeline.open(settings, progress=progress)
-    report = evaluate(pipeline, cases)
+    with Pipeline.open(settings, progress=progress) as pipeline:
+        report = evaluate(pipeline, cases)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

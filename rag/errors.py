@@ -1,8 +1,10 @@
-"""User-facing errors.
+"""User-facing errors and warnings.
 
 Every failure a person can cause or fix (bad input, missing files, a broken index or model) is a
 `RagError`; the CLI prints it as one line (`error: …`) and exits with `exit_code`. Anything else
-is a bug and is allowed to surface as one.
+is a bug and is allowed to surface as one. A problem that does not stop the work is a
+`RagWarning`, issued with `warnings.warn`: the library never prints; the CLI shows each as one
+line (`warning: …`), and any other caller chooses with the `warnings` filters.
 """
 
 
@@ -34,6 +36,10 @@ class ModelError(RagError):
     """An embedding or language model cannot be found, verified or loaded."""
 
     exit_code = 5
+
+
+class RagWarning(UserWarning):
+    """Something the user should know that did not stop the work (an undecodable byte)."""
 
 
 def one_line(exc: BaseException, *, last: bool = False, limit: int = 240) -> str:

@@ -4,7 +4,9 @@
 encoder (the ONNX export next to the index, so asking never imports torch; sentence-transformers
 as a fallback). `ask` returns an `Answer`; `stream` returns an `AnswerStream` (rag.streaming):
 the answer's text as it is produced, then `.answer`. The CLI, the web chat and the evaluation
-all go through this class.
+all go through this class; what the front ends rely on is the `rag.asker.Asker` protocol.
+`close()` (or a `with` block) frees the language model `open` loaded; a model passed to the
+constructor stays its caller's.
 Not here: how answers are worded (rag.answer.extractive, rag.answer.generative) or shown (rag.cli,
 ui).
 """
@@ -21,6 +23,7 @@ from rag.answer.reader import Reader, open_reader
 from rag.chat.examples import example_questions
 from rag.chat.rewrite import Turn, standalone_question
 from rag.config import Settings
+from rag.documents.parse import Document
 from rag.embedding.model import Embedder
 from rag.errors import InputError, ModelError
 from rag.index.ensure import ensure_index
@@ -113,6 +116,17 @@ class Pipeline:
             progress(f"notice: {problem}; answering extractively instead")
         return pipeline
 
+    def close(self) -> None:
+        """Free the language model `open` loaded (a model passed in is left to its owner)."""
+        if self.generator is not None:
+            self.generator.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     @property
     def mode(self) -> str:
         return "llm" if self.generator is not None else "extractive"
@@ -123,8 +137,16 @@ class Pipeline:
         return self.generator.model_name if self.generator is not None else None
 
     @property
-    def mode_label(self) -> str:
-        return f"llm: {self.generator.model_name}" if self.generator is not None else "extractive"
+    def documents(self) -> list[Document]:
+        return self.index.documents
+
+    @property
+    def multi_doc(self) -> bool:
+        return self.index.multi_doc
+
+    @property
+    def max_question_chars(self) -> int:
+        return self.settings.max_question_chars
 
     def check_question(self, question: str) -> str:
         return check_question(question, self.settings.max_question_chars)

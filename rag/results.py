@@ -1,4 +1,5 @@
-"""The records an answer is made of: `Citation` and `Answer`, and their JSON form.
+"""The records an answer is made of: `Citation`, `Fallback`, `Dropped` and `Answer`, and their JSON
+form.
 
 `Answer.to_dict()` is the `rag ask --json` contract (README, "Using it"); the CLI, the web
 chat's API and the evaluation all read answers through it. No logic about how answers are
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 ABSTENTION = "The article does not say."
 
@@ -56,6 +57,30 @@ class Citation:
         }
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """Why a model-mode answer is not the model's own: `extractive`, the extractive answer
+    stands instead; `abstained`, no retrieved paragraph answers and the model was not asked."""
+
+    kind: Literal["extractive", "abstained"]
+    reason: str
+
+    def __str__(self) -> str:
+        """The JSON form: "kind: reason"."""
+        return f"{self.kind}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A sentence the model wrote that the citation check removed, and why."""
+
+    sentence: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sentence": self.sentence, "reason": self.reason, "removed": "sentence"}
+
+
 @dataclass
 class Answer:
     """What every answerer returns; `abstained` answers carry no citations."""
@@ -68,8 +93,8 @@ class Answer:
     mode: str  # "extractive" or "llm"
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Generative mode only: what the citation check removed, and whether it fell back.
-    dropped: list[dict[str, Any]] = field(default_factory=list)
-    fallback: str | None = None
+    dropped: list[Dropped] = field(default_factory=list)
+    fallback: Fallback | None = None
     model: str | None = None
     # The name, number, date or place asked for, when the question asks for one and it is found.
     short_answer: str | None = None
@@ -91,6 +116,6 @@ class Answer:
             out["closest"] = self.closest.to_dict()
         if self.mode == "llm" or self.model:
             out["model"] = self.model
-            out["dropped"] = self.dropped
-            out["fallback"] = self.fallback
+            out["dropped"] = [d.to_dict() for d in self.dropped]
+            out["fallback"] = None if self.fallback is None else str(self.fallback)
         return out

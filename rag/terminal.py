@@ -19,7 +19,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rag.asker import Asker
+    from rag.results import Answer
 
 # C0 and C1 controls and DEL but newline and tab, and the bidirectional overrides, embeddings
 # and isolates (U+202A-202E, U+2066-2069), which can make text read other than it is.
@@ -32,8 +36,8 @@ def for_terminal(text: str) -> str:
 
 
 def answer_on_terminal(
-    pipeline: Any, question: str, history: list[tuple[str, str]], *, as_json: bool, out: TextIO
-) -> Any:
+    pipeline: Asker, question: str, history: list[tuple[str, str]], *, as_json: bool, out: TextIO
+) -> Answer:
     """Run one question; on a terminal (not --json) stream text and print the sources."""
     streamed = False
     live = not as_json and out.isatty()  # piped output gets only the checked answer
@@ -45,11 +49,11 @@ def answer_on_terminal(
             streamed = True
     answer = stream.answer
     if not as_json:
-        _print_answer(answer, pipeline, out, streamed=streamed)
+        _print_answer(answer, pipeline.multi_doc, out, streamed=streamed)
     return answer
 
 
-def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) -> None:
+def _print_answer(answer: Answer, multi: bool, out: TextIO, *, streamed: bool) -> None:
     bold = out.isatty() and os.environ.get("NO_COLOR") is None
 
     def write(text: str) -> None:
@@ -63,14 +67,13 @@ def _print_answer(answer: Any, pipeline: Any, out: TextIO, *, streamed: bool) ->
             write(f"checked answer: {answer.text}\n")
     else:
         write(answer.text + "\n")
-    if answer.fallback:
-        print(f"notice: {for_terminal(answer.fallback)}", file=sys.stderr)
-    multi = pipeline.index.multi_doc
+    if answer.fallback is not None:
+        print(f"notice: {for_terminal(str(answer.fallback))}", file=sys.stderr)
     for citation in answer.citations:
         before, quoted, after = (for_terminal(t) for t in _split(citation))
         quote = f"\033[1m{quoted}\033[0m" if bold else f"»{quoted}«"
         out.write(f"\n{for_terminal(citation.marker(multi))} {before}{quote}{after}\n")
-    closest = getattr(answer, "closest", None)
+    closest = answer.closest
     if closest is not None:  # a pointer for the reader, not evidence
         write(f"\nclosest, not an answer: {closest.marker(multi)} {closest.quote}\n")
     out.flush()

@@ -250,7 +250,7 @@ def gold_run(pipeline: Pipeline, cases: Sequence[GoldCase]) -> list[dict[str, An
                 "retrieve_ms": timings.get("retrieve"),
                 "rewrite_ms": timings.get("rewrite"),
                 "abstained": answer.abstained,
-                "fallback": getattr(answer, "fallback", None),
+                "fallback": answer.to_dict().get("fallback"),
             }
         )
         note = "" if rows[-1]["asked"] else " (not asked)"

@@ -172,9 +172,8 @@ def qwen_pipeline(article_index_dir: Path, real_model_dir: Path):
     """The whole pipeline answering with the real model, over the session's article index.
 
     The model is loaded here as the pipeline would load it
-    (rag.answer.generative.GenerativeAnswerer.load),
-    but kept out of rag.llm.runtime's process-wide cache: other tests call `unload_models()`, which
-    closes every cached model, and llama.cpp crashes the process when a closed model is used.
+    (rag.answer.generative.GenerativeAnswerer.load), and owned by this fixture: the pipelines
+    built on it (`with_model`) leave it open when they close.
     """
     from rag.config import Settings
     from rag.llm.resolve import resolve_model_path

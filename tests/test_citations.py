@@ -20,7 +20,7 @@ from rag.answer.attribution import CheckedAnswer, check, names, split_claims
 from rag.config import Settings
 from rag.index.build import build_index
 from rag.index.store import Index, open_index
-from rag.results import ABSTENTION
+from rag.results import ABSTENTION, Dropped
 from rag.retrieval.retriever import Hit, Retrieval
 
 from .conftest import FakeEmbedder
@@ -122,14 +122,9 @@ def test_a_wrong_marker_with_no_supporting_paragraph_is_dropped(index: Index) ->
     # True in the article, but ¶3 (which says it) was not retrieved: nothing shown supports it.
     checked = run(index, "The bridge cost 12 million pounds [¶2].", 2, 5)
     assert checked.kept == [] and checked.citations == []
-    assert checked.dropped == [
-        {
-            "sentence": "The bridge cost 12 million pounds [¶2].",
-            "reason": checked.dropped[0]["reason"],
-            "removed": "sentence",
-        }
-    ]
-    reason = checked.dropped[0]["reason"]
+    [dropped] = checked.dropped
+    assert dropped.sentence == "The bridge cost 12 million pounds [¶2]."
+    reason = dropped.reason
     assert reason.startswith("not supported by the article (closest ¶2, score ")
     assert reason.endswith("; 12 not in it)")
 
@@ -166,7 +161,7 @@ def test_marker_after_the_full_stop_and_on_its_own_line(index: Index) -> None:
 def test_a_hallucinated_name_is_dropped_with_a_reason(index: Index) -> None:
     checked = run(index, "The bridge was designed by John Smith.", 2, 3, 5)
     assert checked.kept == [] and checked.citations == []
-    reason = checked.dropped[0]["reason"]
+    reason = checked.dropped[0].reason
     assert reason.startswith("not supported by the article (closest ¶3, score ")
     assert reason.endswith("; John Smith not in it)")
     assert not any(row["eligible"] for row in checked.scores)
@@ -175,7 +170,7 @@ def test_a_hallucinated_name_is_dropped_with_a_reason(index: Index) -> None:
 def test_a_hallucinated_number_is_dropped_however_similar_the_sentence(index: Index) -> None:
     checked = run(index, "The bridge cost 40 million pounds.", 2, 3, 5)
     assert checked.kept == []
-    assert checked.dropped[0]["reason"].endswith("; 40 not in it)")
+    assert checked.dropped[0].reason.endswith("; 40 not in it)")
     # The words match ¶3 well above the threshold: the missing number alone rules ¶3 out.
     row = scores_of(checked, 3)
     assert row["score"] >= THRESHOLD and row["eligible"] is False
@@ -184,7 +179,7 @@ def test_a_hallucinated_number_is_dropped_however_similar_the_sentence(index: In
 def test_a_claim_that_negates_its_evidence_is_dropped(index: Index) -> None:
     checked = run(index, "The bridge did not cost 12 million pounds.", 2, 3, 5)
     assert checked.kept == []
-    reason = checked.dropped[0]["reason"]
+    reason = checked.dropped[0].reason
     assert reason.startswith("not supported by the article (closest ¶3, ")
     assert reason.endswith("; the article's sentence says the opposite (negation))")
     row = scores_of(checked, 3)
@@ -202,7 +197,7 @@ def test_unsupported_claims_are_dropped_and_supported_ones_kept(index: Index) ->
     ]
     assert [c.paragraph for c in checked.citations] == [2]
     assert len(checked.dropped) == 1
-    reason = checked.dropped[0]["reason"]
+    reason = checked.dropped[0].reason
     assert reason.startswith("not supported by the article (closest ¶3, score ")
     assert "90" in reason and "Navy" in reason  # the absent number and name are named
 
@@ -211,19 +206,19 @@ def test_a_vague_claim_below_the_threshold_is_dropped(index: Index) -> None:
     checked = run(index, "The bridge is lovely. It is very pretty.", 2, 3, 5)
     assert checked.kept == [] and len(checked.dropped) == 2
     for entry in checked.dropped:
-        assert entry["reason"].startswith("not supported by the article (closest ¶")
-        assert "not in it" not in entry["reason"]  # eligible everywhere, just not supported
+        assert entry.reason.startswith("not supported by the article (closest ¶")
+        assert "not in it" not in entry.reason  # eligible everywhere, just not supported
     assert all(row["score"] < THRESHOLD for row in checked.scores)
 
 
 def test_names_and_numbers_from_the_question_need_not_be_in_the_paragraph(index: Index) -> None:
     claim = "The bridge designed by Mara Quill opened on Monday."
     alone = run(index, claim, 2)
-    assert alone.kept == [] and alone.dropped[0]["reason"].endswith("; Mara Quill not in it)")
+    assert alone.kept == [] and alone.dropped[0].reason.endswith("; Mara Quill not in it)")
     asked = run(index, claim, 2, question="When did the bridge designed by Mara Quill open?")
     assert [c.paragraph for c in asked.citations] == [2] and asked.dropped == []
     claim = "The bridge opened 3 years ago on Monday."
-    assert run(index, claim, 2).dropped[0]["reason"].endswith("; 3 not in it)")
+    assert run(index, claim, 2).dropped[0].reason.endswith("; 3 not in it)")
     assert run(index, claim, 2, question="Did the bridge open 3 years ago?").kept
 
 
@@ -236,7 +231,7 @@ def test_gibberish_is_rejected(index: Index) -> None:
 def test_no_retrieved_paragraphs_supports_nothing(index: Index) -> None:
     checked = run(index, "The bridge cost 12 million pounds [¶3].")
     assert checked.kept == []
-    assert checked.dropped[0]["reason"] == "no paragraphs were retrieved"
+    assert checked.dropped[0].reason == "no paragraphs were retrieved"
 
 
 # --------------------------------------------------------------------------- abstention
@@ -254,9 +249,7 @@ def test_the_abstention_sentence_abstains(index: Index) -> None:
 def test_abstention_next_to_a_supported_answer_is_dropped(index: Index) -> None:
     checked = run(index, f"The bridge cost 12 million pounds [¶3]. {ABSTENTION}", 3)
     assert not checked.abstained
-    assert checked.dropped == [
-        {"sentence": ABSTENTION, "reason": "abstention alongside an answer", "removed": "sentence"}
-    ]
+    assert checked.dropped == [Dropped(ABSTENTION, "abstention alongside an answer")]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -317,4 +310,4 @@ def test_injection_paragraph_is_only_data(index: Index) -> None:
     assert forged.text(False) == "The bridge cost 12 million pounds. [¶3]"
     # An invented claim copied from nowhere is dropped, injection paragraph or not.
     invented = run(index, "The nominee was Donald Duck.", 2, 3, 4)
-    assert invented.kept == [] and "Donald Duck not in it" in invented.dropped[0]["reason"]
+    assert invented.kept == [] and "Donald Duck not in it" in invented.dropped[0].reason

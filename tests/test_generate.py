@@ -33,7 +33,7 @@ from rag.errors import ModelError
 from rag.index.build import build_index
 from rag.index.store import Index
 from rag.pipeline import Pipeline
-from rag.results import ABSTENTION, Answer
+from rag.results import ABSTENTION, Answer, Dropped, Fallback
 from rag.retrieval.retriever import Hit, Retrieval
 
 from .conftest import FakeEmbedder, extractive_answerer
@@ -143,14 +143,9 @@ def test_streams_pieces_then_returns_the_attributed_answer(index: Index) -> None
     assert "".join(pieces) == output and len(pieces) > 1
     assert answer.mode == "llm" and answer.model == "fake-model" and answer.fallback is None
     assert answer.text == "The bridge cost 12 million pounds. [¶3]"
-    assert answer.dropped == [
-        {
-            "sentence": "It is very pretty.",
-            "reason": answer.dropped[0]["reason"],
-            "removed": "sentence",
-        }
-    ]
-    assert answer.dropped[0]["reason"].startswith("not supported by the article (closest ¶")
+    [dropped] = answer.dropped
+    assert dropped == Dropped("It is very pretty.", dropped.reason)
+    assert dropped.reason.startswith("not supported by the article (closest ¶")
     assert [(c.paragraph, c.quote) for c in answer.citations] == [
         (3, "The bridge cost 12 million pounds.")
     ]
@@ -159,7 +154,10 @@ def test_streams_pieces_then_returns_the_attributed_answer(index: Index) -> None
     assert 0 <= answer.timings_ms["first_token"] <= answer.timings_ms["generate"]
     as_json = answer.to_dict()
     assert as_json["mode"] == "llm" and as_json["model"] == "fake-model"
-    assert as_json["fallback"] is None and len(as_json["dropped"]) == 1
+    assert as_json["fallback"] is None
+    assert as_json["dropped"] == [  # the JSON contract of `rag ask --json`
+        {"sentence": "It is very pretty.", "reason": dropped.reason, "removed": "sentence"}
+    ]
     assert model.closed == 1 and len(model.calls) == 1
 
 
@@ -177,16 +175,19 @@ def test_a_hallucinated_sentence_is_dropped_and_the_rest_stands(index: Index) ->
     assert answer.text == "The bridge cost 12 million pounds. [¶3]"
     assert "John Smith" not in answer.text
     [entry] = answer.dropped
-    assert entry["sentence"] == "It was designed by John Smith in 1999."
-    assert entry["reason"].endswith("1999, John Smith not in it)")
+    assert entry.sentence == "It was designed by John Smith in 1999."
+    assert entry.reason.endswith("1999, John Smith not in it)")
 
 
 def test_a_wholly_hallucinated_answer_gives_the_extractive_answer(index: Index) -> None:
     _, answer = ask(index, FakeModel("The bridge cost 40 million pounds."), 3, 2)
     assert answer.mode == "llm" and "40" not in answer.text
     assert answer.text == extractive_answer(index, 3, 2).text
-    assert answer.fallback == "extractive: the model's answer had no supported sentence"
-    assert answer.dropped[0]["reason"].endswith("; 40 not in it)")
+    assert answer.fallback == Fallback("extractive", "the model's answer had no supported sentence")
+    assert answer.to_dict()["fallback"] == (  # the JSON contract of `rag ask --json`
+        "extractive: the model's answer had no supported sentence"
+    )
+    assert answer.dropped[0].reason.endswith("; 40 not in it)")
 
 
 def test_nothing_supported_falls_back_to_the_extractive_answer(index: Index) -> None:
@@ -196,12 +197,12 @@ def test_nothing_supported_falls_back_to_the_extractive_answer(index: Index) -> 
     assert answer.mode == "llm" and answer.dropped and not answer.abstained
     assert answer.text == extractive.text
     assert [c.paragraph for c in answer.citations] == [c.paragraph for c in extractive.citations]
-    assert answer.fallback == "extractive: the model's answer had no supported sentence"
+    assert answer.fallback == Fallback("extractive", "the model's answer had no supported sentence")
 
 
 def test_an_empty_answer_falls_back(index: Index) -> None:
     _, answer = ask(index, FakeModel(""), 3)
-    assert answer.fallback == "extractive: the model said nothing"
+    assert answer.fallback == Fallback("extractive", "the model said nothing")
     assert answer.text == extractive_answer(index, 3).text
 
 
@@ -214,9 +215,9 @@ def test_an_unanswerable_question_never_reaches_the_model(index: Index) -> None:
     assert answer.abstained and answer.citations == []
     assert answer.text == f"{ABSTENTION} It does not mention France."
     assert answer.mode == "llm" and answer.model == "fake-model"
-    assert answer.fallback is not None
-    assert answer.fallback.startswith("abstained: no retrieved paragraph answers the question")
-    assert answer.fallback.endswith("; the model was not asked")
+    assert answer.fallback is not None and answer.fallback.kind == "abstained"
+    assert answer.fallback.reason.startswith("no retrieved paragraph answers the question")
+    assert answer.fallback.reason.endswith("; the model was not asked")
     # The gate is the extractive threshold: raised, even an answerable question is not asked.
     model = FakeModel("The bridge cost 12 million pounds.")
     _, strict = ask(index, model, 3, abstain_threshold=1.0)
@@ -230,8 +231,8 @@ def test_the_models_abstention_gives_way_when_a_paragraph_answers(index: Index) 
     assert not answer.abstained and answer.mode == "llm"
     assert answer.text == "12 million. The bridge cost 12 million pounds. [¶3]"
     assert answer.text == extractive_answer(index, 3).text
-    assert answer.fallback == (
-        "extractive: the model said the article does not say, but the retrieved paragraphs answer"
+    assert answer.fallback == Fallback(
+        "extractive", "the model said the article does not say, but the retrieved paragraphs answer"
     )
 
 
@@ -241,13 +242,13 @@ def test_model_errors_raise_or_fall_back_as_configured(index: Index) -> None:
         ask(index, FakeModel(overflow), 3)
     pieces, answer = ask(index, FakeModel(overflow), 3, on_model_error="extractive")
     assert pieces == [] and answer.mode == "llm" and answer.model == "fake-model"
-    assert answer.fallback == f"extractive: model fake-model failed ({overflow})"
+    assert answer.fallback == Fallback("extractive", f"model fake-model failed ({overflow})")
     assert answer.text == extractive_answer(index, 3).text
     # Failing midway: what was streamed stays streamed, the answer is the extractive one.
     model = FakeModel(("The bridge cost", ModelError("llama_decode returned 1")))
     pieces, answer = ask(index, model, 3, on_model_error="extractive")
     assert "".join(pieces) == "The bridge cost"
-    assert answer.fallback is not None and "llama_decode returned 1" in answer.fallback
+    assert answer.fallback is not None and "llama_decode returned 1" in answer.fallback.reason
     assert model.closed == 1
 
 
@@ -266,8 +267,8 @@ def test_only_paragraphs_shown_to_the_model_can_support_it(index: Index) -> None
     _, answer = ask(index, model, 3, 5, prompt_token_budget=30)
     assert "traders" not in model.calls[0][1]["content"].lower()
     assert answer.text == "The bridge cost 12 million pounds. [¶3]"
-    assert answer.dropped[0]["sentence"] == "Traders expect more visitors."
-    assert answer.dropped[0]["reason"].startswith("not supported by the article (closest ¶3,")
+    assert answer.dropped[0].sentence == "Traders expect more visitors."
+    assert answer.dropped[0].reason.startswith("not supported by the article (closest ¶3,")
     assert [c.paragraph for c in answer.citations] == [3]
 
 
@@ -489,7 +490,7 @@ def test_pipeline_streams_text_then_the_llm_answer(index: Index) -> None:
     s = settings(k=3)
     embedder = FakeEmbedder()
     pipeline = Pipeline(s, index, embedder, model)
-    assert pipeline.mode == "llm" and pipeline.mode_label == "llm: fake-model"
+    assert pipeline.mode == "llm" and pipeline.model_name == "fake-model"
     stream = pipeline.stream(QUESTION)
     pieces = list(stream)
     assert pieces and all(isinstance(i, str) for i in pieces)
@@ -502,6 +503,7 @@ def test_pipeline_streams_text_then_the_llm_answer(index: Index) -> None:
     second = pipeline.ask("How much did it cost?", [(first.standalone_question, first.text)])
     assert second.standalone_question == "How much did the new bridge cost?"
     assert second.fallback is None and [c.paragraph for c in second.citations] == [3]
+    pipeline.close()  # a model passed in is its owner's: FakeModel has no close() to call
 
 
 def _index_settings(tmp_path: Path, **changes: Any) -> Settings:
@@ -547,26 +549,25 @@ def test_open_with_an_unknown_model_name_errors_before_any_index(tmp_path: Path)
 @pytest.mark.slow  # real llama.cpp with the tiny random-weight model
 def test_tiny_model_end_to_end_in_process(tmp_path: Path, tiny_gguf: Path) -> None:
     pytest.importorskip("llama_cpp")
-    from rag.llm.runtime import unload_models
-
     s = _index_settings(tmp_path, model=str(tiny_gguf), threads=1, max_answer_tokens=48)
-    try:
-        pipeline = Pipeline.open(s, progress=lambda _: None, embedder=FakeEmbedder())
-        assert pipeline.mode_label == "llm: tiny"
+    with Pipeline.open(s, progress=lambda _: None, embedder=FakeEmbedder()) as pipeline:
+        assert pipeline.model_name == "tiny"
         stream = pipeline.stream(QUESTION)
         pieces = list(stream)
         answer = stream.answer
         assert isinstance(answer, Answer) and answer.mode == "llm" and answer.model == "tiny"
         assert all(isinstance(i, str) and i for i in pieces) and len(pieces) >= 1
         # The gibberish has no supported sentence: the extractive answer stands instead.
-        assert answer.fallback is not None and answer.fallback.startswith("extractive: ")
+        assert answer.fallback is not None and answer.fallback.kind == "extractive"
         assert answer.text == "12 million. The bridge cost 12 million pounds. [¶3]"
         assert answer.timings_ms["first_token"] <= answer.timings_ms["generate"]
         for citation in answer.citations:
             paragraph = pipeline.index.paragraph(citation.doc, citation.paragraph)
             assert paragraph.text[citation.start : citation.end] == citation.quote
-    finally:
-        unload_models()
+    # The pipeline loaded the model, so closing the pipeline freed it.
+    assert pipeline.generator is not None
+    with pytest.raises(ModelError, match="was unloaded"):
+        pipeline.generator.model.count_tokens("anything")
 
 
 def test_a_true_sentence_that_does_not_answer_is_dropped(index: Index) -> None:
@@ -574,10 +575,10 @@ def test_a_true_sentence_that_does_not_answer_is_dropped(index: Index) -> None:
     # cost: its paragraph fails the question-side measure, so the extractive answer is given.
     output = "Local traders said the bridge would bring more visitors to the harbour."
     _, answer = ask(index, FakeModel(output), 3, 5)
-    assert answer.fallback == "extractive: the model's answer had no supported sentence"
+    assert answer.fallback == Fallback("extractive", "the model's answer had no supported sentence")
     assert answer.text == extractive_answer(index, 3, 5).text
     [entry] = answer.dropped
-    assert entry["reason"] == "said by [¶5], which does not answer the question"
+    assert entry.reason == "said by [¶5], which does not answer the question"
 
 
 def test_an_obeyed_injection_is_never_shown(index: Index) -> None:

@@ -18,12 +18,7 @@ import pytest
 
 from rag.errors import InputError, ModelError
 from rag.llm.resolve import resolve_model_path
-from rag.llm.runtime import (
-    LocalModel,
-    context_size_for,
-    get_model,
-    unload_models,
-)
+from rag.llm.runtime import LocalModel, context_size_for
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = [
@@ -167,17 +162,6 @@ def test_abandoned_stream_releases_the_model(model: LocalModel) -> None:
     next(iter(stream))
     stream.close()  # type: ignore[attr-defined]
     assert model.count_tokens("still usable") > 0
-
-
-@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
-def test_get_model_loads_once_per_file_and_context(tiny_gguf: Path) -> None:
-    pytest.importorskip("llama_cpp")
-    try:
-        first = get_model(tiny_gguf, threads=1, n_ctx=512, seed=0)
-        assert get_model(tiny_gguf.parent / "." / tiny_gguf.name, 1, 512, 0) is first
-        assert get_model(tiny_gguf, 1, 768, 0) is not first
-    finally:
-        unload_models()
 
 
 @pytest.mark.slow  # real llama.cpp (fast with the tiny model)

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 import rag
+from rag.documents.parse import Document
 from rag.errors import InputError
+from rag.pipeline import check_question
 from rag.results import Answer
 from rag.streaming import AnswerStream
 
@@ -32,11 +34,23 @@ def test_importing_rag_loads_only_rag_and_names_resolve_lazily() -> None:
 
 
 class EchoPipeline:
-    """Answers with the question and the number of earlier turns it was given."""
+    """An `Asker` (rag.asker) that answers with the question and the number of earlier turns it
+    was given."""
+
+    mode = "extractive"
+    model_name = None
+    documents: tuple[Document, ...] = ()
+    multi_doc = False
+    max_question_chars = 100
+
+    def check_question(self, question: str) -> str:
+        return check_question(question, self.max_question_chars)
+
+    def example_questions(self) -> list[str]:
+        return []
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
-        if not question.strip():
-            raise InputError("the question is empty")
+        question = self.check_question(question)
         return Answer(question, question, f"{question} after {len(history)}", [], False, "x")
 
     def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> AnswerStream:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rag.documents.parse import parse_text
-from rag.results import ABSTENTION, Answer, Citation
+from rag.results import ABSTENTION, Answer, Citation, Dropped, Fallback
 from ui import render
 
 SCRIPT = "<script>alert(1)</script>"
@@ -136,10 +136,10 @@ def test_rewritten_question_in_small_print_only_when_rewritten() -> None:
     assert "<small>Understood as: When did Al Sudani &lt;b&gt;?</small>" in html
 
 
-def test_unknown_fallback_is_an_escaped_notice() -> None:
-    html = render.answer_html(answer("x [¶2]", fallback=f"model failed {SCRIPT}"), False)
+def test_a_fallback_reason_is_escaped() -> None:
+    html = render.answer_html(answer("x [¶2]", fallback=Fallback("extractive", SCRIPT)), False)
     assert_inert(html)
-    assert "Notice: model failed &lt;script&gt;" in html
+    assert "own sentences: &lt;script&gt;alert(1)&lt;/script&gt;</small>" in html
 
 
 # --- model mode ------------------------------------------------------------------------------
@@ -148,16 +148,14 @@ MODEL = "qwen2.5-coder-0.5b"
 # Removals as rag.answer.attribution and rag.answer.generative record them, with markup from the
 # model.
 DROPPED = [
-    {
-        "sentence": f"Hamas nominated him {SCRIPT} in 1990. [¶13]",
-        "reason": "not supported by the article (closest ¶13, score 0.21; 1990, Hamas not in it)",
-        "removed": "sentence",
-    },
-    {
-        "sentence": f"The website showed {IMG}.",
-        "reason": f"not supported by the article (closest ¶4, score 0.30; {IMG} not in it)",
-        "removed": "sentence",
-    },
+    Dropped(
+        f"Hamas nominated him {SCRIPT} in 1990. [¶13]",
+        "not supported by the article (closest ¶13, score 0.21; 1990, Hamas not in it)",
+    ),
+    Dropped(
+        f"The website showed {IMG}.",
+        f"not supported by the article (closest ¶4, score 0.30; {IMG} not in it)",
+    ),
 ]
 
 
@@ -208,20 +206,11 @@ def test_dropped_sentences_are_listed_with_reasons_in_a_collapsed_details() -> N
 def test_dropped_summary_counts_and_wording() -> None:
     one = dropped_block(render.answer_html(model_answer("x [¶2]", dropped=DROPPED[:1]), False))
     assert "<summary>1 sentence removed: not supported by the article</summary>" in one
-    mixed = [
-        DROPPED[0],
-        {
-            "sentence": "The article does not say.",
-            "reason": "abstention alongside an answer",
-            "removed": "sentence",
-        },
-        {"sentence": "[¶9]", "reason": "¶9 was not shown to the model", "removed": "citation"},
-    ]
+    mixed = [DROPPED[0], Dropped("The article does not say.", "abstention alongside an answer")]
     block = dropped_block(render.answer_html(model_answer("x [¶2]", dropped=mixed), False))
-    assert "<summary>2 sentences and 1 citation removed by the citation check</summary>" in block
+    assert "<summary>2 sentences removed by the citation check</summary>" in block
     assert "— abstention alongside an answer</span>" in block
-    assert 'class="rag-dropped-item rag-dropped-citation"' in block
-    bare = dropped_block(render.answer_html(model_answer("x", dropped=[{"sentence": "a"}]), False))
+    bare = dropped_block(render.answer_html(model_answer("x", dropped=[Dropped("a", "")]), False))
     assert '<span class="rag-dropped-text">a</span></li>' in bare  # no reason: none shown
     assert render.dropped_html([]) == ""
     assert "rag-dropped" not in render.answer_html(model_answer("x [¶2]"), False)
@@ -236,7 +225,7 @@ def test_model_answer_names_the_model_and_fallbacks_read_as_words() -> None:
             "The mayor said so. [¶2]",
             [citation(2)],
             dropped=DROPPED,
-            fallback="extractive: the model's answer had no supported sentence",
+            fallback=Fallback("extractive", "the model's answer had no supported sentence"),
         ),
         False,
     )
@@ -250,8 +239,11 @@ def test_model_answer_names_the_model_and_fallbacks_read_as_words() -> None:
         model_answer(
             ABSTENTION,
             abstained=True,
-            fallback="abstained: no retrieved paragraph answers the question (support 0.34 < "
-            "0.68); the model was not asked",
+            fallback=Fallback(
+                "abstained",
+                "no retrieved paragraph answers the question (support 0.34 < 0.68); "
+                "the model was not asked",
+            ),
         ),
         False,
     )
@@ -261,11 +253,6 @@ def test_model_answer_names_the_model_and_fallbacks_read_as_words() -> None:
         in (abstained)
     )
     assert "Written by" not in abstained
-    assert (
-        render.fallback_notice(f"oops: {SCRIPT}")
-        == "Notice: oops: &lt;script&gt;alert(1)&lt;/script&gt;"
-    )
-    assert render.fallback_notice("extractive") == "Notice: extractive"
 
 
 def test_model_draft_is_labelled_as_unchecked() -> None:
@@ -277,11 +264,9 @@ def test_model_draft_is_labelled_as_unchecked() -> None:
     assert "is writing" not in render.partial_html("It showed")  # extractive: no label
 
 
-def test_mode_label_reads_as_the_model_name() -> None:
-    assert render.model_of("llm: qwen2.5-coder-0.5b") == "qwen2.5-coder-0.5b"
-    assert render.model_of("extractive") is None and render.model_of("llm: ") is None
-    assert render.mode_text("llm: qwen2.5-coder-0.5b") == "model qwen2.5-coder-0.5b"
-    assert render.mode_text("extractive") == "extractive"
+def test_the_mode_reads_as_the_model_name() -> None:
+    assert render.mode_text("qwen2.5-coder-0.5b") == "model qwen2.5-coder-0.5b"
+    assert render.mode_text(None) == "extractive"
 
 
 def test_chat_messages_have_no_blank_lines() -> None:
@@ -290,9 +275,7 @@ def test_chat_messages_have_no_blank_lines() -> None:
         render.answer_html(answer("one\n\ntwo [¶2]", [citation(2)]), False),
         render.partial_html("one\n\n"),
         render.partial_html("one\n\n", "model\n\nname"),
-        render.answer_html(
-            model_answer("one\n\ntwo [¶2]", dropped=[{"sentence": "a\n\nb"}]), False
-        ),
+        render.answer_html(model_answer("one\n\ntwo [¶2]", dropped=[Dropped("a\n\nb", "")]), False),
         render.error_html("bad\n\nworse"),
         render.question_html("a\n\n# b"),
     ):
@@ -321,12 +304,12 @@ def test_article_locates_quote_when_citation_text_differs() -> None:
 
 
 def test_header_escapes_headline_and_shows_date_and_mode() -> None:
-    html = render.header_html([document()], "llm: <tiny>.gguf")
+    html = render.header_html([document()], "<tiny>.gguf")
     assert_inert(html)
     assert "Bridge opens &lt;script&gt;" in html
     assert "Updated: January 5, 2024, 10:00 AM" in html
     assert "mode: model &lt;tiny&gt;.gguf" in html
-    assert "mode: extractive" in render.header_html([document()], "extractive")
+    assert "mode: extractive" in render.header_html([document()], None)
 
 
 def test_multi_document_markers() -> None:

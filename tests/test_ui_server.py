@@ -15,12 +15,15 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
+from rag.results import Answer
+from rag.streaming import AnswerStream
 
 from .conftest import RAG, ROOT
 
@@ -293,7 +296,7 @@ def test_model_mode_chat_streams_then_shows_the_checked_answer(model_server: str
     assert "[¶13]" in reply and re.search(r"<mark>[^<]*Co-ordination Framework", reply)
     assert f"Written by {SMALL_MODEL}" in reply and "Answered from the article" not in reply
     if "rag-dropped" in reply:
-        assert re.search(r"<summary>\d+ (sentence|citation)s? ", reply)
+        assert re.search(r"<summary>\d+ sentences? ", reply)
 
 
 # --- what the server does not do -------------------------------------------------------------
@@ -441,7 +444,7 @@ def test_non_loopback_host_warns(
     import ui.cli
 
     calls = []
-    pipeline = SimpleNamespace(mode_label="extractive")
+    pipeline = SimpleNamespace(model_name=None, close=lambda: calls.append("pipeline closed"))
     app = SimpleNamespace(close=lambda verbose=True: calls.append("closed"))
     fake_app = SimpleNamespace(
         build_app=lambda p: app,
@@ -464,13 +467,13 @@ def test_non_loopback_host_warns(
         out, err = capsys.readouterr()
         assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
         assert ("warning: listening on 0.0.0.0" in err) is warned
-    assert calls == ["closed", "closed"]
+    assert calls == ["closed", "pipeline closed"] * 2
     # Beyond loopback only when asked for explicitly, refused before anything loads.
     from rag.errors import InputError
 
     with pytest.raises(InputError, match="add --allow-remote"):
         ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
-    assert calls == ["closed", "closed"]
+    assert calls == ["closed", "pipeline closed"] * 2
 
 
 def test_bad_port_is_refused_before_loading() -> None:
@@ -485,10 +488,13 @@ def test_bad_port_is_refused_before_loading() -> None:
 
 
 class StreamingPipeline:
-    """Streams text pieces then an Answer, like generative mode; can fail mid-stream."""
+    """An `Asker` that streams text pieces then an Answer, like generative mode; can fail
+    mid-stream."""
 
     mode = "llm"
-    mode_label = "llm: tiny.gguf"
+    model_name = "tiny.gguf"
+    multi_doc = False
+    max_question_chars = 80
 
     def __init__(self, fail: bool = False) -> None:
         from rag.documents.parse import parse_text
@@ -497,31 +503,34 @@ class StreamingPipeline:
             "Bridge opens\n\nThe mayor opened the bridge on Monday.\n\n"
             "The city website showed <img src=x onerror=alert(1)> on its front page.\n"
         )
-        self.index = SimpleNamespace(documents=[parse_text(text, "bridge")], multi_doc=False)
-        self.settings = SimpleNamespace(max_question_chars=80)
+        self.documents = [parse_text(text, "bridge")]
         self.fail = fail
         self.closed = False
 
     def check_question(self, question: str) -> str:
-        from rag.pipeline import Pipeline
+        from rag.pipeline import check_question
 
-        return str(Pipeline.check_question(self, question))  # type: ignore[arg-type]
+        return check_question(question, self.max_question_chars)
 
-    def stream(self, question: str, history: list) -> object:
-        from rag.streaming import AnswerStream
+    def example_questions(self) -> list[str]:
+        return []
 
+    def ask(self, question: str, history: Sequence[tuple[str, str]] = ()) -> Answer:
+        return self.stream(question, history).answer
+
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> AnswerStream:
         return AnswerStream(self._items(question))  # type: ignore[arg-type]
 
     def _items(self, question: str) -> Iterator[object]:
         from rag.errors import ModelError
-        from rag.results import Answer, Citation
+        from rag.results import Citation
 
         try:
             yield "It showed <img src=x onerror=alert(1)> "
             if self.fail:
                 raise ModelError("the model stopped")
             yield "[¶3]"
-            paragraph = self.index.documents[0].paragraph(3)
+            paragraph = self.documents[0].paragraph(3)
             citation = Citation(
                 "bridge", 3, paragraph.text, paragraph.text, 0, len(paragraph.text), 0.9
             )
@@ -568,10 +577,7 @@ class RewritingPipeline(StreamingPipeline):
         super().__init__()
         self.histories: list[list] = []
 
-    def stream(self, question: str, history: list) -> object:
-        from rag.results import Answer
-        from rag.streaming import AnswerStream
-
+    def stream(self, question: str, history: Sequence[tuple[str, str]] = ()) -> AnswerStream:
         self.histories.append(list(history))
         context = f" ({history[-1][0]})" if history else ""
         answer = Answer(question, question + context, f"Answer to {question}", [], False, "llm")

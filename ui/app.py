@@ -11,7 +11,8 @@ supporting sentence highlighted, and what the check removed in a collapsed list 
 `api_name="ask"` answers one question and returns the `rag ask --json` object (for
 `gradio_client`). `start(app, host, port)` serves it with the settings of `rag serve`.
 
-Nothing is loaded at import: the caller opens the `Pipeline` and passes it in. All text is
+Nothing is loaded at import: the caller opens the `Pipeline` and passes it in (anything with the
+`rag.asker.Asker` protocol does), and closes it. All text is
 escaped by `ui.render`; `start` and `ui.guard.RouteGuard` hold the server-side limits.
 """
 
@@ -26,7 +27,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag import Answer, Conversation, RagError
+from rag import Answer, Asker, Conversation, RagError
 from ui import render
 from ui.guard import LOOPBACK_HOSTS, RouteGuard
 
@@ -34,7 +35,7 @@ CONCURRENCY_ID = "pipeline"  # the chat and the API share one limit
 QUEUE_MAX_SIZE = 200  # waiting requests beyond this are refused ("queue full")
 
 
-def concurrency_limit(pipeline: Any) -> int:
+def concurrency_limit(pipeline: Asker) -> int:
     """How many questions run at once. A language model answers one at a time (llama.cpp
     holds a lock and already uses every thread), so more would only queue inside the model and
     hide the wait from Gradio's queue. Extractive answers take milliseconds and the shared
@@ -50,14 +51,14 @@ def new_conversation() -> dict[str, list[Any]]:
 class Chat:
     """The event handlers, over one shared pipeline; all per-session data is in the state."""
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Asker) -> None:
         self.pipeline = pipeline
-        self.documents = pipeline.index.documents
-        self.multi_doc = bool(pipeline.index.multi_doc)
-        self.max_chars = int(pipeline.settings.max_question_chars)
+        self.documents = pipeline.documents
+        self.multi_doc = pipeline.multi_doc
+        self.max_chars = pipeline.max_question_chars
         self.blank_article = render.article_html(self.documents, (), self.multi_doc)
         # The model's name while it writes (None in extractive mode, which does not stream).
-        self.model = render.model_of(pipeline.mode_label) if pipeline.mode == "llm" else None
+        self.model = pipeline.model_name
 
     def respond(self, question: str, conversation: dict[str, list[Any]] | None) -> Iterator[tuple]:
         """One chat turn: yields (chat, conversation, article panel, textbox) as it goes."""
@@ -119,13 +120,13 @@ class Chat:
 
     def ask(self, question: str) -> dict:
         try:
-            return dict(self.pipeline.ask(question).to_dict())
+            return self.pipeline.ask(question).to_dict()
         except RagError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
 
-def build_app(pipeline: Any, examples: Sequence[str] | None = None) -> gr.Blocks:
-    """The chat app over an opened `rag.pipeline.Pipeline`."""
+def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Blocks:
+    """The chat app over an opened `rag.pipeline.Pipeline` (or another `Asker`)."""
     chat = Chat(pipeline)
     documents = chat.documents
     limit = concurrency_limit(pipeline)
@@ -139,7 +140,7 @@ def build_app(pipeline: Any, examples: Sequence[str] | None = None) -> gr.Blocks
     title = documents[0].headline
     with gr.Blocks(title=f"rag · {title}"[:120], analytics_enabled=False) as app:
         gr.HTML(
-            render.header_html(documents, pipeline.mode_label),
+            render.header_html(documents, pipeline.model_name),
             js_on_load=None,
             elem_id="rag-header",
         )

@@ -15,7 +15,10 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag import Asker
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -77,7 +80,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from rag.cli import progress, settings_from
 
     pipeline = Pipeline.open(settings_from(args), progress=progress)
+    try:
+        _serve(pipeline, args)
+    finally:
+        pipeline.close()
+    return 0
 
+
+def _serve(pipeline: Asker, args: argparse.Namespace) -> None:
+    """Serve the chat over `pipeline` until Ctrl-C or SIGTERM."""
     from ui.app import build_app, start
 
     app = build_app(pipeline)
@@ -94,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise _unavailable(args.host, args.port) from None
     from ui.render import mode_text
 
-    mode = mode_text(pipeline.mode_label)
+    mode = mode_text(pipeline.model_name)
     print(f"Serving the chat on {url}  (mode: {mode}; Ctrl-C to stop)", flush=True)
     previous = signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly on `kill` too
     try:
@@ -104,7 +115,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         app.close(verbose=False)
-    return 0
 
 
 def _unavailable(host: str, port: int) -> Exception:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rag.results import ABSTENTION, MARKER, marker, paragraph_name
+from rag.results import ABSTENTION, MARKER, Dropped, Fallback, marker, paragraph_name
 
 # A citation marker as it appears in escaped answer text: [¶13] or [doc ¶13].
 _ROLE = re.compile(r"[a-z]{1,20}")
@@ -166,12 +166,12 @@ def answer_html(answer: Any, multi_doc: bool) -> str:
             body = f'<strong class="rag-short">{body[: len(lead)]}</strong>{body[len(lead) :]}'
         parts.append(f'<div class="rag-text">{body}</div>')
     fallback = getattr(answer, "fallback", None)
-    if fallback:
+    if fallback is not None:
         parts.append(
             f'<div class="rag-notice" role="note"><small>{fallback_notice(fallback)}</small></div>'
         )
     model = getattr(answer, "model", None)
-    if getattr(answer, "mode", "") == "llm" and model and not fallback and not answer.abstained:
+    if getattr(answer, "mode", "") == "llm" and model and fallback is None and not answer.abstained:
         parts.append(
             f'<div class="rag-model"><small>Written by {text(model)}; each sentence '
             "checked against the article and cited by the paragraph that supports "
@@ -183,52 +183,38 @@ def answer_html(answer: Any, multi_doc: bool) -> str:
     return "".join(parts)
 
 
-FALLBACKS = {  # how `Answer.fallback` ("kind: why") reads to a person
+FALLBACKS = {  # how each kind of `Fallback` reads to a person
     "extractive": "Answered from the article's own sentences",
     "abstained": "Why no answer",
 }
 
 
-def fallback_notice(fallback: str) -> str:
-    """`Answer.fallback` in words, escaped: "extractive: the model's answer had no supported
-    sentence" reads "Answered from the article's own sentences: the model's answer had …"."""
-    kind, _, why = str(fallback).partition(": ")
-    lead = FALLBACKS.get(kind)
-    if lead is None or not why:
-        return f"Notice: {text(fallback)}"
-    return f"{text(lead)}: {text(why)}"
+def fallback_notice(fallback: Fallback) -> str:
+    """A `Fallback` in words, escaped: ("extractive", "the model's answer had no supported
+    sentence") reads "Answered from the article's own sentences: the model's answer had …"."""
+    return f"{text(FALLBACKS[fallback.kind])}: {text(fallback.reason)}"
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def dropped_html(dropped: Sequence[Any]) -> str:
+def dropped_html(dropped: Sequence[Dropped]) -> str:
     """What the citation check removed, collapsed: a summary such as "2 sentences removed: not
     supported by the article" that opens on a list of each removed sentence with its reason."""
-    items = [d if isinstance(d, dict) else {"sentence": str(d)} for d in dropped]
-    if not items:
+    if not dropped:
         return ""
-    sentences = sum(str(d.get("removed") or "sentence") != "citation" for d in items)
-    counts = [
-        _plural(n, w)
-        for n, w in ((sentences, "sentence"), (len(items) - sentences, "citation"))
-        if n
-    ]
-    reasons = [str(d.get("reason") or "") for d in items]
-    unsupported = all(r.startswith(("not supported", "no paragraphs")) for r in reasons)
+    unsupported = all(d.reason.startswith(("not supported", "no paragraphs")) for d in dropped)
     why = ": not supported by the article" if unsupported else " by the citation check"
-    rows = []
-    for item, reason in zip(items, reasons, strict=True):
-        kind = "citation" if item.get("removed") == "citation" else "sentence"
-        rows.append(
-            f'<li class="rag-dropped-item rag-dropped-{kind}">'
-            f'<span class="rag-dropped-text">{text(item.get("sentence") or "")}</span>'
-            + (f' <span class="rag-dropped-reason">— {text(reason)}</span>' if reason else "")
-            + "</li>"
-        )
+    rows = [
+        '<li class="rag-dropped-item rag-dropped-sentence">'
+        f'<span class="rag-dropped-text">{text(d.sentence)}</span>'
+        + (f' <span class="rag-dropped-reason">— {text(d.reason)}</span>' if d.reason else "")
+        + "</li>"
+        for d in dropped
+    ]
     return (
-        f'<details class="rag-dropped"><summary>{" and ".join(counts)} removed{why}'
+        f'<details class="rag-dropped"><summary>{_plural(len(dropped), "sentence")} removed{why}'
         f'</summary><ul class="rag-dropped-list">{"".join(rows)}</ul></details>'
     )
 
@@ -236,21 +222,12 @@ def dropped_html(dropped: Sequence[Any]) -> str:
 # --- page parts ------------------------------------------------------------------------------
 
 
-def model_of(mode_label: str) -> str | None:
-    """The model's name in a pipeline's mode label ("llm: NAME"), None in extractive mode."""
-    kind, _, name = str(mode_label).partition(": ")
-    if kind != "llm":
-        return None
-    return name.strip() or None
+def mode_text(model_name: str | None) -> str:
+    """How the mode reads in the page: "model NAME" (`Pipeline.model_name`), or "extractive"."""
+    return f"model {model_name}" if model_name else "extractive"
 
 
-def mode_text(mode_label: str) -> str:
-    """How the mode reads in the page: "extractive", or "model NAME"."""
-    model = model_of(mode_label)
-    return f"model {model}" if model else str(mode_label)
-
-
-def header_html(documents: Sequence[Any], mode_label: str) -> str:
+def header_html(documents: Sequence[Any], model_name: str | None) -> str:
     """The title: the article's headline and date, and the answering mode (the model's name)."""
     first = documents[0]
     more = ""
@@ -261,7 +238,7 @@ def header_html(documents: Sequence[Any], mode_label: str) -> str:
         '<div class="rag-header">'
         f'<h1 class="rag-title">{text(first.headline)}{more}</h1>'
         f'<div class="rag-meta">{date}'
-        f'<span class="rag-mode" title="answering mode">mode: {text(mode_text(mode_label))}'
+        f'<span class="rag-mode" title="answering mode">mode: {text(mode_text(model_name))}'
         "</span>"
         '<span class="rag-hint">Answers cite paragraphs as [¶N]; sources are quoted '
         "under each answer.</span></div></div>"

@@ -20,8 +20,7 @@ The claim is attributed to its best-supporting paragraph when that reaches the t
 best-supporting sentence as its verbatim quote; otherwise it is dropped, with the closest
 paragraph and what it lacked as the reason. A wrong `[¶N]` from the model therefore becomes the
 right citation or a dropped claim. The exact abstention sentence on its own makes an abstained
-answer with no citations. Every removal is recorded as a dict (`sentence`, `reason`, `removed`)
-for the JSON output.
+answer with no citations. Every removal is recorded as a `Dropped` (the sentence and why).
 
 Pure logic: no language model is involved, so it is tested with chosen answers. Not done:
 checking that a claim follows logically from its quote (swapped roles or a wrong relation between
@@ -44,7 +43,7 @@ from rag.answer.question import QUESTION_WORDS
 from rag.documents.passages import WHOLE_PARAGRAPH, evidence_text, labelled
 from rag.embedding.model import Embedder
 from rag.index.store import Index
-from rag.results import ABSTENTION, Citation, paragraph_name
+from rag.results import ABSTENTION, Citation, Dropped, paragraph_name
 from rag.retrieval.retriever import Retrieval
 from rag.text.injection import steering
 from rag.text.names import finds, name_runs
@@ -78,7 +77,7 @@ class KeptSentence:
 @dataclass
 class CheckedAnswer:
     kept: list[KeptSentence]
-    dropped: list[dict[str, Any]]
+    dropped: list[Dropped]
     abstained: bool  # the model answered with the abstention sentence (and nothing kept)
     scores: list[dict[str, Any]] = field(default_factory=list)  # every citation scored
 
@@ -207,7 +206,7 @@ class CitationChecker:
         vector_of = dict(zip(claims, vectors, strict=True))
 
         kept: list[KeptSentence] = []
-        dropped: list[dict[str, Any]] = []
+        dropped: list[Dropped] = []
         scores: list[dict[str, Any]] = []
         abstentions: list[str] = []
         for raw, claim in parsed:
@@ -242,13 +241,10 @@ class CitationChecker:
                 name = paragraph_name(doc, number, multi)
                 reason = f"not supported by the article (closest {name}, score {closest.score:.2f}"
                 reason += f"{_missing(closest)})"
-            dropped.append({"sentence": raw, "reason": reason, "removed": "sentence"})
+            dropped.append(Dropped(raw, reason))
         abstained = bool(abstentions) and not kept
         if kept:
-            dropped.extend(
-                {"sentence": raw, "reason": "abstention alongside an answer", "removed": "sentence"}
-                for raw in abstentions
-            )
+            dropped.extend(Dropped(raw, "abstention alongside an answer") for raw in abstentions)
         return CheckedAnswer(kept, dropped, abstained, scores)
 
     def _citation(self, doc: str, number: int, found: Support) -> Citation:

@@ -3,7 +3,7 @@
 `GenerativeAnswerer.stream` first asks the pipeline's one extractive answerer, and through it the
 reader that decides abstention in both modes (rag.answer.reader: does a candidate answer?). If it
 says no, the
-answer is "The article does not say." and the model is not asked (`fallback` = "abstained: …"):
+answer is "The article does not say." and the model is not asked (a `Fallback` "abstained"):
 a fluent answer without evidence cannot win. Otherwise it builds the prompt (rag.answer.prompt) from
 the retrieved paragraphs, streams the model's text piece by piece (it is a generator: `yield`
 for each piece, `return` the final `Answer`), then attributes every sentence to the retrieved
@@ -12,11 +12,12 @@ that
 paragraph also answers the question by the same support measure (a true sentence about
 something else, or one copied from an instruction planted in the article, is dropped). The
 returned `Answer` has mode "llm", the model's name, the supported sentences with our `[¶N]`
-markers, one verifiable citation per cited paragraph, and `dropped`: what was removed and why.
+markers, one verifiable citation per cited paragraph, and `dropped`: what was removed and why
+(`Dropped` records).
 
 When no supported sentence remains — or the model says the article does not say, although the
 support measure found an answer — the answer is the extractive one on the same retrieval
-(`fallback` = "extractive: …"). A `ModelError` while generating (a llama.cpp failure) is raised,
+(a `Fallback` "extractive"). A `ModelError` while generating (a llama.cpp failure) is raised,
 unless the settings ask for the extractive answer instead (`on_model_error == "extractive"`), in
 which case the reason goes into `fallback` and the CLI prints it as a notice. Timings gain
 `first_token` and `generate` (ms).
@@ -25,7 +26,8 @@ which case the reason goes into `fallback` and the CLI prints it as a notice. Ti
 the rules of rag.chat.rewrite when the model's line does not look like a question.
 
 Any object with `name`, `count_tokens(text)` and `chat_stream(messages, max_tokens=…,
-temperature=…)` can stand in for the model (tests inject chosen answers that way).
+temperature=…)` can stand in for the model (tests inject chosen answers that way). A model passed
+in belongs to the caller; one `load` opened belongs to the answerer, and `close` frees it.
 Not here: loading details (rag.llm.runtime), prompt wording (rag.answer.prompt), the check itself.
 """
 
@@ -36,7 +38,7 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.answer.attribution import CheckedAnswer, CitationChecker
 from rag.answer.extractive import ExtractiveAnswerer
@@ -46,8 +48,11 @@ from rag.config import Settings
 from rag.embedding.model import Embedder
 from rag.errors import ModelError
 from rag.index.store import Index
-from rag.results import ABSTENTION, Answer
+from rag.results import ABSTENTION, Answer, Dropped, Fallback
 from rag.retrieval.retriever import Retrieval
+
+if TYPE_CHECKING:
+    from rag.llm.runtime import LocalModel
 
 # llama.cpp may generate a few tokens past max_tokens to finish a UTF-8 character (rag.llm.runtime
 # bounds that at 4); keep room for them so a full-length answer never hits the context's end.
@@ -94,6 +99,7 @@ class GenerativeAnswerer:
         self.embedder = embedder
         self.checker = CitationChecker(index, embedder)
         self.extractive = extractive
+        self._loaded: LocalModel | None = None  # the model `load` opened, closed by `close`
 
     @classmethod
     def load(
@@ -108,13 +114,13 @@ class GenerativeAnswerer:
         """Load `settings.model` — already resolved to `path` if given — with a one-line
         `ModelError` on any failure."""
         from rag.llm.resolve import model_display_name, resolve_model_path
-        from rag.llm.runtime import context_size_for, get_model
+        from rag.llm.runtime import LocalModel, context_size_for
 
         path = path or resolve_model_path(settings.model, settings.models_dir)
         n_ctx = context_size_for(settings.prompt_token_budget, settings.max_answer_tokens)
         started = time.perf_counter()
-        model = get_model(
-            path,
+        model = LocalModel.load(
+            Path(path).expanduser().resolve(),
             threads=settings.threads,
             n_ctx=n_ctx,
             seed=settings.seed,
@@ -123,7 +129,14 @@ class GenerativeAnswerer:
         elapsed = time.perf_counter() - started
         if elapsed > 1.0:  # only a load the user noticed is announced
             progress(f"loaded model {model.name} in {elapsed:.1f} s (context {model.n_ctx})")
-        return cls(model, settings, index, embedder, extractive)
+        answerer = cls(model, settings, index, embedder, extractive)
+        answerer._loaded = model
+        return answerer
+
+    def close(self) -> None:
+        """Free the model if `load` opened it; a model passed in is its owner's to close."""
+        if self._loaded is not None:
+            self._loaded.close()
 
     @property
     def model_name(self) -> str:
@@ -160,7 +173,9 @@ class GenerativeAnswerer:
             why = f"no retrieved paragraph answers the question (support {best:.2f} < {threshold})"
             if best >= threshold:
                 why = "the question names something no indexed document mentions"
-            return self._llm_answer(extractive, [], f"abstained: {why}; the model was not asked")
+            return self._llm_answer(
+                extractive, [], Fallback("abstained", f"{why}; the model was not asked")
+            )
         pieces: list[str] = []
         started = time.perf_counter()
         first_token_ms: float | None = None
@@ -186,7 +201,7 @@ class GenerativeAnswerer:
             if self.settings.on_model_error != "extractive":
                 raise
             return self._llm_answer(
-                extractive, [], f"extractive: model {self.model_name} failed ({exc})"
+                extractive, [], Fallback("extractive", f"model {self.model_name} failed ({exc})")
             )
         generated_ms = (time.perf_counter() - started) * 1000
         timings = {"first_token": first_token_ms or generated_ms, "generate": generated_ms}
@@ -214,7 +229,7 @@ class GenerativeAnswerer:
             why = "the model said nothing"
             if said:
                 why = "the model's answer had no supported sentence"
-        return self._llm_answer(extractive, checked.dropped, f"extractive: {why}", timings)
+        return self._llm_answer(extractive, checked.dropped, Fallback("extractive", why), timings)
 
     def _answering_only(
         self, checked: CheckedAnswer, support: dict[tuple[str, int], float]
@@ -231,19 +246,15 @@ class GenerativeAnswerer:
                 continue
             where = ", ".join(c.marker(multi) for c in sentence.citations)
             dropped.append(
-                {
-                    "sentence": sentence.text,
-                    "reason": f"said by {where}, which does not answer the question",
-                    "removed": "sentence",
-                }
+                Dropped(sentence.text, f"said by {where}, which does not answer the question")
             )
         return dataclasses.replace(checked, kept=kept, dropped=dropped)
 
     def _llm_answer(
         self,
         answer: Answer,
-        dropped: list[dict[str, Any]],
-        fallback: str | None,
+        dropped: list[Dropped],
+        fallback: Fallback | None,
         timings: dict[str, float] | None = None,
     ) -> Answer:
         answer.timings_ms.update(timings or {})

@@ -11,29 +11,32 @@ bad input (empty, too long, not UTF-8) adds no turn. Not here: how follow-ups ar
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rag.results import Answer
 from rag.streaming import AnswerStream
+
+if TYPE_CHECKING:
+    from rag.asker import Asker
 
 Turn = tuple[str, str]  # (question as asked, answer text)
 
 
 class Conversation:
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Asker) -> None:
         self.pipeline = pipeline
         self.turns: list[Turn] = []
 
     def ask(self, question: str) -> Answer:
         """The answer to `question` after the turns so far; the turn is recorded."""
-        answer: Answer = self.pipeline.ask(question, self.turns)
+        answer = self.pipeline.ask(question, self.turns)
         self.record(answer)
         return answer
 
     def stream(self, question: str) -> AnswerStream:
         """The answer as it is produced (rag.streaming); the turn is recorded once it is
         complete."""
-        stream: AnswerStream = self.pipeline.stream(question, self.turns)
+        stream = self.pipeline.stream(question, self.turns)
         return AnswerStream(_items(stream), on_answer=self.record)
 
     def record(self, answer: Answer) -> None:

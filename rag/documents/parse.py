@@ -16,13 +16,12 @@ import codecs
 import dataclasses
 import hashlib
 import re
-import sys
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import SourceError
-from rag.progress import Progress, no_progress
+from rag.errors import RagWarning, SourceError
 from rag.text.sentences import Sentence, split_sentences
 
 MAX_SOURCE_BYTES = 5 * 2**20  # default size limit of one source (Settings.max_source_mb)
@@ -209,9 +208,9 @@ def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         text = body.decode("utf-8", errors="replace")
-        print(
-            f"warning: {path}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced",
-            file=sys.stderr,
+        warnings.warn(
+            RagWarning(f"{path}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced"),
+            stacklevel=2,
         )
     if not text.strip():
         raise SourceError(f"{path}: file is empty")
@@ -219,10 +218,10 @@ def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
     return dataclasses.replace(document, sha256=hashlib.sha256(data).hexdigest())
 
 
-def collect_sources(paths: Iterable[Path], notice: Progress = no_progress) -> list[Path]:
+def collect_sources(paths: Iterable[Path]) -> list[Path]:
     """Expand files and folders into the sorted list of .txt/.md files they hold. A link inside
     a folder that leads out of it (`ln -s /etc/passwd articles/passwd.txt`) is skipped, with a
-    `notice`; a file named by the user is read wherever it leads."""
+    RagWarning; a file named by the user is read wherever it leads."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -236,7 +235,10 @@ def collect_sources(paths: Iterable[Path], notice: Progress = no_progress) -> li
                 except (OSError, RuntimeError):  # a link loop
                     outside = True
                 if outside:
-                    notice(f"notice: skipped {candidate}: a link that leads out of {path}")
+                    warnings.warn(
+                        RagWarning(f"skipped {candidate}: a link that leads out of {path}"),
+                        stacklevel=2,
+                    )
                     continue
                 found.append(candidate)
             if not found:
@@ -261,7 +263,5 @@ def collect_sources(paths: Iterable[Path], notice: Progress = no_progress) -> li
     return files
 
 
-def load_documents(
-    paths: Iterable[Path], max_bytes: int = MAX_SOURCE_BYTES, notice: Progress = no_progress
-) -> list[Document]:
-    return [read_document(p, max_bytes) for p in collect_sources(paths, notice)]
+def load_documents(paths: Iterable[Path], max_bytes: int = MAX_SOURCE_BYTES) -> list[Document]:
+    return [read_document(p, max_bytes) for p in collect_sources(paths)]

@@ -94,14 +94,15 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
         model_row: dict[str, Any] = {}
         if answer.mode == "llm":
             written = answer.fallback is None and not answer.abstained
+            as_json = answer.to_dict()  # fallback and dropped as `rag ask --json` gives them
             model_row = {
                 "model_written": written,
                 "sentences_kept": len(split_claims(answer.text)) if written else 0,
-                "sentences_dropped": sum(d["removed"] == "sentence" for d in answer.dropped),
+                "sentences_dropped": len(answer.dropped),
                 "first_token_ms": answer.timings_ms.get("first_token"),
                 "answer_ms": answer.timings_ms.get("answer"),
-                "fallback": answer.fallback,
-                "dropped": answer.dropped,
+                "fallback": as_json["fallback"],
+                "dropped": as_json["dropped"],
             }
         rows.append(
             {

@@ -59,7 +59,7 @@ def build_index(
     """
     started = time.perf_counter()
     max_bytes = settings.max_source_mb * 2**20
-    documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes, progress)
+    documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes)
     units = units_for(documents)
     builds = settings.index_dir / "builds"
     check_ours(settings.index_dir)  # before any work: never build over what is not ours

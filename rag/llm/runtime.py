@@ -8,8 +8,8 @@ rag.llm.gguf; vetting its chat template is rag.llm.chat_template):
   `tokenizer.chat_template`, which llama-cpp-python renders in a sandboxed Jinja environment).
   `Llama` is not thread-safe, so every call into it holds the instance's lock, a stream for its
   whole length.
-* `get_model` keeps one loaded model per (file, context size) for the life of the process. That
-  dict is the only process-wide cache in `rag`.
+* No cache: whoever loads a model owns it and closes it (`Pipeline.close`, for the model
+  `Pipeline.open` loaded). The module holds no state.
 * `context_size_for` sizes the context window from the prompt budget, not from the model's
   (often huge and memory-hungry) training context.
 
@@ -56,7 +56,7 @@ def context_size_for(prompt_token_budget: int, max_answer_tokens: int, overhead:
 
 
 class LocalModel:
-    """One llama.cpp model on the CPU. Build it with `LocalModel.load` (or `get_model`).
+    """One llama.cpp model on the CPU. Build it with `LocalModel.load`; `close` it when done.
 
     Thread-safe: calls are serialised by a lock. A stream from `chat_stream` holds the lock
     until it is exhausted or closed, so finish or `close()` a stream before making another call
@@ -310,34 +310,3 @@ def _open_llama(llama_cpp: Any, path: Path, *, threads: int, n_ctx: int, seed: i
         n_gpu_layers=0,
         verbose=False,
     )
-
-
-# --------------------------------------------------------------------------- one per process
-
-# The only process-wide cache in rag: loaded models by (resolved file, context size). Threads
-# and seed of the first load win for later callers. Guarded by _MODELS_LOCK (held while
-# loading, so concurrent first calls load once).
-_MODELS: dict[tuple[Path, int], LocalModel] = {}
-_MODELS_LOCK = threading.Lock()
-
-
-def get_model(
-    path: Path, threads: int, n_ctx: int, seed: int, name: str | None = None
-) -> LocalModel:
-    """The process's `LocalModel` for `path` and `n_ctx`, loading it on first use."""
-    key = (Path(path).expanduser().resolve(), n_ctx)
-    with _MODELS_LOCK:
-        model = _MODELS.get(key)
-        if model is None:
-            model = LocalModel.load(key[0], threads=threads, n_ctx=n_ctx, seed=seed, name=name)
-            _MODELS[key] = model
-        return model
-
-
-def unload_models() -> None:
-    """Forget (and free) every cached model; for tests and long-lived hosts."""
-    with _MODELS_LOCK:
-        models = list(_MODELS.values())
-        _MODELS.clear()
-    for model in models:
-        model.close()
