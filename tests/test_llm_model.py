@@ -165,6 +165,32 @@ def test_abandoned_stream_releases_the_model(model: LocalModel) -> None:
 
 
 @pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_two_streams_read_in_turn_from_one_thread_never_hang(model: LocalModel) -> None:
+    first = model.chat_stream(MESSAGES, max_tokens=24, temperature=0.0)
+    assert next(iter(first))
+    second = model.chat_stream(MESSAGES, max_tokens=24, temperature=0.0)
+    assert "".join(second)  # takes the model over from the first, in the same thread
+    with pytest.raises(ModelError, match="was cut off: another answer needed the model"):
+        next(iter(first))
+    assert model.chat(MESSAGES, max_tokens=4, temperature=0.0) is not None
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
+def test_a_half_read_stream_does_not_block_other_threads(model: LocalModel) -> None:
+    abandoned = model.chat_stream(MESSAGES, max_tokens=24, temperature=0.0)
+    assert next(iter(abandoned))
+    answers: list[str] = []
+    worker = threading.Thread(
+        target=lambda: answers.append(model.chat(MESSAGES, max_tokens=4, temperature=0.0))
+    )
+    worker.start()
+    worker.join(timeout=30)  # it waits IDLE_SECONDS for the idle stream, then takes over
+    assert not worker.is_alive() and answers and answers[0] is not None
+    with pytest.raises(ModelError, match="cut off"):
+        next(iter(abandoned))
+
+
+@pytest.mark.slow  # real llama.cpp (fast with the tiny model)
 def test_llama_cpp_rejecting_a_file_is_a_one_line_model_error(tmp_path: Path) -> None:
     pytest.importorskip("llama_cpp")
     gguf = pytest.importorskip("gguf")

@@ -6,8 +6,9 @@ rag.llm.gguf; vetting its chat template is rag.llm.chat_template):
 * `LocalModel` wraps one `llama_cpp.Llama` on the CPU: it counts tokens with the model's own
   tokenizer and streams chat completions formatted with the model's own chat template (the GGUF
   `tokenizer.chat_template`, which llama-cpp-python renders in a sandboxed Jinja environment).
-  `Llama` is not thread-safe, so every call into it holds the instance's lock, a stream for its
-  whole length.
+  `Llama` is not thread-safe, so every call into it holds the instance's lock; a stream holds
+  it only while a piece is produced, and owns the model's generation from its first piece to
+  its end (`_Stream`: abandoned or interleaved streams are interrupted, never waited for).
 * No cache: whoever loads a model owns it and closes it (`Pipeline.close`, for the model
   `Pipeline.open` loaded). The module holds no state.
 * `context_size_for` sizes the context window from the prompt budget, not from the model's
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from rag.llm.chat_template import vet_chat_template
 from rag.llm.gguf import check_gguf_file, gguf_context_length
 
 _CTX_GRANULARITY = 256
+IDLE_SECONDS = 2.0  # a stream not read for this long is abandoned: another answer may take over
 _UTF8_SLACK = 4  # tokens allowed past max_tokens to finish a UTF-8 character
 
 _CONTEXT_ERROR = re.compile(r"Requested tokens \((\d+)\) exceed context window of (\d+)")
@@ -58,9 +61,12 @@ def context_size_for(prompt_token_budget: int, max_answer_tokens: int, overhead:
 class LocalModel:
     """One llama.cpp model on the CPU. Build it with `LocalModel.load`; `close` it when done.
 
-    Thread-safe: calls are serialised by a lock. A stream from `chat_stream` holds the lock
-    until it is exhausted or closed, so finish or `close()` a stream before making another call
-    from the same thread.
+    Thread-safe: each call into llama.cpp holds a lock, released between the pieces of a
+    stream. One answer is generated at a time: a stream owns the model from its first piece
+    until it is exhausted or closed. Another stream waits for it, unless that stream is
+    abandoned (not read for IDLE_SECONDS) or belongs to the same thread (two streams read in
+    turn): then the older one is interrupted, and reading it further raises ModelError. So no
+    pattern of reading, abandoning or interleaving streams can hang.
     """
 
     def __init__(
@@ -72,7 +78,9 @@ class LocalModel:
         self._closed = False
         self._seed = seed
         self._n_ctx_train = n_ctx_train
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held for each call into llama.cpp, never across a yield
+        self._turn = threading.Condition(self._lock)  # signalled when a stream lets go
+        self._owner: _Stream | None = None  # the stream whose answer is being generated
         template = llm.metadata.get("tokenizer.chat_template")
         self._chat_template: str | None = template if isinstance(template, str) else None
         # Built like llama-cpp-python builds the formatter it uses for "chat_template.default"
@@ -219,6 +227,8 @@ class LocalModel:
     def close(self) -> None:
         """Free the model's memory; any later call raises `ModelError` (llama.cpp would crash)."""
         with self._lock:
+            if self._owner is not None:
+                self._owner._interrupt("the model was closed")
             if not self._closed:
                 self._closed = True
                 self._llm.close()
@@ -239,32 +249,20 @@ class LocalModel:
         temperature: float,
         limit: int | None = None,
     ) -> Iterator[str]:
-        with self._lock:
-            chunks: Any = None
-            try:
-                chunks = self._open_llm().create_chat_completion(
-                    messages=messages,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    seed=self._seed,
-                    stream=True,
-                    logits_processor=None if limit is None else self._end_at(limit),
-                )
-                for chunk in chunks:
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        yield piece
-            except (ValueError, RuntimeError) as exc:
-                # llama-cpp-python raises ValueError("Requested tokens (N) exceed context window
-                # of M") and RuntimeError when llama_decode fails (for example a full KV cache).
-                found = _CONTEXT_ERROR.search(str(exc))
-                if found is not None:
-                    raise self._overflow(int(found.group(1)), max_tokens) from exc
-                raise ModelError(f"model {self.name} failed to generate: {one_line(exc)}") from exc
-            finally:
-                close = getattr(chunks, "close", None)
-                if close is not None:
-                    close()
+        return _Stream(self, messages, max_tokens, temperature, limit)
+
+    def _generate(
+        self, messages: list[dict[str, str]], max_tokens: int, temperature: float, limit: int | None
+    ) -> Any:
+        """llama-cpp-python's chunk iterator for one answer (call with the lock held)."""
+        return self._open_llm().create_chat_completion(
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            seed=self._seed,
+            stream=True,
+            logits_processor=None if limit is None else self._end_at(limit),
+        )
 
     def _end_at(self, limit: int) -> Any:
         """A logits processor forcing end-of-generation once the context holds `limit` +
@@ -310,3 +308,90 @@ def _open_llama(llama_cpp: Any, path: Path, *, threads: int, n_ctx: int, seed: i
         n_gpu_layers=0,
         verbose=False,
     )
+
+
+class _Stream(Iterator[str]):
+    """One answer being generated. It takes the model's generation when first read and gives it
+    up when exhausted, closed or interrupted; the lock is held only inside `__next__`."""
+
+    def __init__(
+        self,
+        model: LocalModel,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        temperature: float,
+        limit: int | None,
+    ) -> None:
+        self.model = model
+        self.request = (messages, max_tokens, temperature, limit)
+        self.chunks: Any = None
+        self.thread: threading.Thread | None = None
+        self.last_read = 0.0
+        self.done = False
+        self.interrupted: str | None = None
+
+    def __next__(self) -> str:
+        model = self.model
+        with model._turn:
+            if self.interrupted is not None:
+                raise ModelError(
+                    f"this answer of model {model.name} was cut off: {self.interrupted}"
+                )
+            if self.done:
+                raise StopIteration
+            if model._owner is not self:
+                self._take_the_model()
+            try:
+                while True:
+                    chunk = next(self.chunks)
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        self.last_read = time.monotonic()
+                        return str(piece)
+            except StopIteration:
+                self._let_go()
+                raise
+            except (ValueError, RuntimeError) as exc:
+                # llama-cpp-python raises ValueError("Requested tokens (N) exceed context window
+                # of M") and RuntimeError when llama_decode fails (for example a full KV cache).
+                self._let_go()
+                found = _CONTEXT_ERROR.search(str(exc))
+                if found is not None:
+                    raise model._overflow(int(found.group(1)), self.request[1]) from exc
+                raise ModelError(f"model {model.name} failed to generate: {one_line(exc)}") from exc
+
+    def close(self) -> None:
+        with self.model._turn:
+            if self.model._owner is self:
+                self._let_go()
+            self.done = True
+
+    def _take_the_model(self) -> None:
+        """Wait for the stream that owns the model, or interrupt it when it is abandoned or is
+        read in turn with this one by the same thread (waiting would never end)."""
+        model = self.model
+        me = threading.current_thread()
+        while model._owner is not None:
+            owner = model._owner
+            if owner.thread is me or time.monotonic() - owner.last_read > IDLE_SECONDS:
+                owner._interrupt("another answer needed the model")
+                break
+            model._turn.wait(timeout=0.1)
+        model._owner, self.thread = self, me
+        self.last_read = time.monotonic()
+        self.chunks = model._generate(*self.request)
+
+    def _interrupt(self, why: str) -> None:
+        self.interrupted = why
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """Give up the model (called with the lock held)."""
+        self.done = True
+        close = getattr(self.chunks, "close", None)
+        self.chunks = None
+        if close is not None:
+            close()
+        if self.model._owner is self:
+            self.model._owner = None
+            self.model._turn.notify_all()
