@@ -159,17 +159,24 @@ def _fake_export(index_dir: Path, calls: list[Path]) -> Any:
     return exported
 
 
-def test_a_broken_encoder_is_exported_again_into_a_new_build_under_the_lock(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _built_with_fake_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, calls: list[Path]
+) -> tuple[Path, Path]:
+    """(index folder, its build), built with `_fake_export` standing in for the real export."""
     import rag.embedding.onnx_export
 
     index_dir = tmp_path / "p"
-    calls: list[Path] = []
     monkeypatch.setattr(
         rag.embedding.onnx_export, "export_query_encoder", _fake_export(index_dir, calls)
     )
-    broken = build(index_dir, _ExportingEmbedder())
+    return index_dir, build(index_dir, _ExportingEmbedder())
+
+
+def test_a_broken_encoder_is_exported_again_into_a_new_build_under_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Path] = []
+    index_dir, broken = _built_with_fake_export(tmp_path, monkeypatch, calls)
     before = read_manifest(broken)
     repaired = repair_query_encoder(settings_for(index_dir), broken)
     assert current_path(index_dir).resolve() == repaired.resolve() != broken.resolve()
@@ -188,11 +195,7 @@ def test_a_broken_encoder_is_exported_again_into_a_new_build_under_the_lock(
 def test_a_failed_repair_keeps_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import rag.embedding.onnx_export
 
-    index_dir = tmp_path / "p"
-    monkeypatch.setattr(
-        rag.embedding.onnx_export, "export_query_encoder", _fake_export(index_dir, [])
-    )
-    broken = build(index_dir, _ExportingEmbedder())
+    index_dir, broken = _built_with_fake_export(tmp_path, monkeypatch, [])
 
     def fails(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
         raise ModelError("cannot export this model")
@@ -208,14 +211,8 @@ def test_the_pipeline_repairs_a_broken_encoder_and_uses_the_new_build(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import rag.embedding.onnx_encoder
-    import rag.embedding.onnx_export
 
-    index_dir = tmp_path / "p"
-    calls: list[Path] = []
-    monkeypatch.setattr(
-        rag.embedding.onnx_export, "export_query_encoder", _fake_export(index_dir, calls)
-    )
-    broken = build(index_dir, _ExportingEmbedder())
+    index_dir, broken = _built_with_fake_export(tmp_path, monkeypatch, [])
     loaded: list[Path] = []
 
     def from_dir(folder: Path, *, threads: int, name: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,24 @@ def test_an_index_of_another_tokenizer_version_is_rebuilt(
     assert notes[0] == "building the index (the tokenizer changed)…"
     assert index.root != old.resolve() and not old.exists()
     assert index.manifest.tokenizer == TOKENIZER_VERSION and stale_reason(settings) is None
+
+
+def test_a_build_leaves_the_process_as_it_found_it(tmp_path: Path) -> None:
+    """FAISS's thread count (OpenMP's, for this thread) and sys.stdout are the same after a
+    build and a search as before."""
+    import faiss
+
+    stdout = sys.stdout
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(3)
+    try:
+        settings = settings_for(tmp_path).replace(threads=1)
+        build_index(settings, [ARTICLE], embedder=FakeEmbedder())
+        index = open_index(settings)
+        index.dense_search(FakeEmbedder().embed_batch(["who nominated Al Sudani?"])[0], 5)
+        assert faiss.omp_get_max_threads() == 3 and sys.stdout is stdout
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def test_interrupted_build_leaves_the_previous_index(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ from rag.index.documents import document_from_json
 from rag.index.files import check_files
 from rag.index.folder import current_path
 from rag.index.manifest import Manifest, read_manifest
-from rag.index.vectors import is_hnsw, read_vectors, set_ef_search
+from rag.index.vectors import is_hnsw, read_vectors, search, set_ef_search
 
 
 @dataclass
@@ -69,7 +69,7 @@ class Index:
     def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, unit ids) by inner product for one normalised query vector."""
         k = min(k, len(self.units))
-        scores, ids = self._vectors.search(np.ascontiguousarray(query.reshape(1, -1)), k)
+        scores, ids = search(self._vectors, np.ascontiguousarray(query.reshape(1, -1)), k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
