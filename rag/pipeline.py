@@ -1,12 +1,12 @@
 """The pipeline: question (+ history) → standalone question → retrieval → answer.
 
 `Pipeline.open(settings)` makes sure the index is built and fresh, loads it, and picks the query
-encoder (the ONNX export next to the index, so asking never imports torch; sentence-transformers
-as a fallback). `ask` returns an `Answer`; `stream` returns an `AnswerStream` (rag.streaming):
-the answer's text as it is produced, then `.answer`. The CLI, the web chat and the evaluation
-all go through this class; what the front ends rely on is the `rag.asker.Asker` protocol.
-`close()` (or a `with` block) frees the language model `open` loaded; a model passed to the
-constructor stays its caller's.
+encoder (the ONNX export next to the index, so asking never imports torch; exported again
+through the index build when it does not load; sentence-transformers as a fallback). `ask`
+returns an `Answer`; `stream` returns an `AnswerStream` (rag.streaming): the answer's text as it
+is produced, then `.answer`. The CLI, the web chat and the evaluation all go through this class;
+what the front ends rely on is the `rag.asker.Asker` protocol. `close()` (or a `with` block)
+frees the language model `open` loaded; a model passed to the constructor stays its caller's.
 Not here: how answers are worded (rag.answer.extractive, rag.answer.generative) or shown (rag.cli,
 ui).
 """
@@ -25,9 +25,10 @@ from rag.chat.rewrite import Turn, standalone_question
 from rag.config import Settings
 from rag.documents.parse import Document
 from rag.embedding.model import Embedder
-from rag.errors import InputError, ModelError
+from rag.errors import IndexUnreadable, InputError, ModelError
+from rag.index.build import ENCODER_DIR, repair_query_encoder
 from rag.index.ensure import ensure_index
-from rag.index.store import Index
+from rag.index.store import Index, open_index
 from rag.progress import Progress, no_progress
 from rag.results import Answer
 from rag.retrieval.retriever import Retrieval, Retriever
@@ -99,7 +100,7 @@ class Pipeline:
             raise problem
         index = ensure_index(settings, progress)
         if embedder is None:
-            embedder = query_embedder(settings, index, progress)
+            index, embedder = query_embedder(settings, index, progress)
         pipeline = cls(settings, index, embedder)
         if model_path is not None:
             from rag.answer.generative import GenerativeAnswerer
@@ -231,26 +232,23 @@ def check_question(question: str, max_chars: int) -> str:
     return question
 
 
-def query_embedder(settings: Settings, index: Index, progress: Progress = no_progress) -> Embedder:
-    """The ONNX query encoder saved with the index; a missing or broken one is exported again
-    (once, a few seconds); sentence-transformers is the fallback when that fails too."""
-    if settings.query_encoder == "onnx" and index.manifest.get("query_encoder"):
-        from rag.embedding.onnx_encoder import OnnxQueryEmbedder
-
-        folder = index.root / "query_encoder"
-        name = index.manifest["model"]["name"]
+def query_embedder(
+    settings: Settings, index: Index, progress: Progress = no_progress
+) -> tuple[Index, Embedder]:
+    """The index and the query encoder to embed questions with: the ONNX export saved with the
+    index; when it does not load, a new build of the index with it exported again (once, a few
+    seconds, under the build lock: rag.index.build.repair_query_encoder), reopened; when that
+    fails too, the index as it is with sentence-transformers."""
+    if settings.query_encoder == "onnx" and index.manifest.query_encoder:
         try:
-            return OnnxQueryEmbedder.from_dir(folder, threads=settings.threads, name=name)
+            return index, _onnx_encoder(settings, index)
         except ModelError as exc:
             progress(f"warning: {exc}; exporting it again…")
         try:
-            from rag.embedding.model import resolve_model_dir
-            from rag.embedding.onnx_export import export_query_encoder
-
-            model_dir, _ = resolve_model_dir(settings.embedding_model)
-            export_query_encoder(model_dir, folder, threads=settings.threads)
-            return OnnxQueryEmbedder.from_dir(folder, threads=settings.threads, name=name)
-        except (ModelError, OSError) as exc:
+            repair_query_encoder(settings, index.root, progress)
+            repaired = open_index(settings)
+            return repaired, _onnx_encoder(settings, repaired)
+        except (ModelError, IndexUnreadable, OSError) as exc:
             progress(
                 f"warning: cannot rebuild the query encoder ({exc}); "
                 "using sentence-transformers (slower start)"
@@ -259,6 +257,15 @@ def query_embedder(settings: Settings, index: Index, progress: Progress = no_pro
         progress("warning: the index has no ONNX query encoder; using sentence-transformers")
     from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder.from_setting(
+    return index, SentenceTransformerEmbedder.from_setting(
         settings.embedding_model, threads=settings.threads
+    )
+
+
+def _onnx_encoder(settings: Settings, index: Index) -> Embedder:
+    from rag.embedding.onnx_encoder import OnnxQueryEmbedder
+
+    folder = index.root / ENCODER_DIR
+    return OnnxQueryEmbedder.from_dir(
+        folder, threads=settings.threads, name=index.manifest.model.name
     )

@@ -63,6 +63,7 @@ from bench_tiers import bench_tier, w_build  # noqa: E402
 from bench_workers import w_ann, w_embed_rate, w_serve  # noqa: E402
 
 from rag.config import SEED_ARTICLES  # noqa: E402
+from rag.index.manifest import read_manifest  # noqa: E402
 
 RESULTS = BENCH_DIR / "results.json"
 PLOT = BENCH_DIR / "scale.png"
@@ -107,15 +108,16 @@ def bench_article(work: Path, runs: int, rounds: int) -> dict[str, Any]:
     log("rag index on the article")
     child = run_child([str(RAG), "index", *sources], child_env(index_dir))
     build = (index_dir / "current").resolve()
-    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(build)
+    build_s = manifest.build_seconds or float("nan")
     rate, _ = worker("embed-rate", {"sources": sources})
     index = {
         "wall_s": round(child.wall_s, 3),
-        "build_s": manifest["build_seconds"],
+        "build_s": build_s,
         "peak_mib": round(child.peak_mib, 1),
-        "paragraphs": manifest["counts"]["paragraphs"],
-        "passages": manifest["counts"]["passages"],
-        "passages_per_s": round(manifest["counts"]["passages"] / manifest["build_seconds"], 2),
+        "paragraphs": manifest.counts["paragraphs"],
+        "passages": manifest.counts["passages"],
+        "passages_per_s": round(manifest.counts["passages"] / build_s, 2),
         "embed_passages_per_s": round(rate["passages_per_s"], 1),
         "size_bytes": folder_bytes(build),
         "size_bytes_without_encoder": folder_bytes(build) - folder_bytes(build / "query_encoder"),

@@ -112,6 +112,7 @@ def w_build(args: dict[str, Any]) -> dict[str, Any]:
     """Build a synthetic tier's index with cached vectors; time its parts."""
     import rag.index.build as rag_build
     from rag.config import Settings
+    from rag.index.manifest import read_manifest
 
     source, n, seed, mode = Path(args["source"]), int(args["n"]), int(args["seed"]), args["mode"]
     table, meta, onnx = tier_vectors(n, seed, mode, source, Path(args["encoder_dir"]))
@@ -139,7 +140,7 @@ def w_build(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     build = rag_build.build_index(settings, [source], embedder=embedder)
     total = time.perf_counter() - started
-    manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(build)
     return {
         "build_s": round(total, 3),
         "index_s": round(total - embedder.seconds, 3),  # everything but the embedding lookup
@@ -147,8 +148,8 @@ def w_build(args: dict[str, Any]) -> dict[str, Any]:
         "lookup_s": round(embedder.seconds, 3),
         "embedded_at_build": embedder.misses,
         "embed": meta,
-        "counts": manifest["counts"],
-        "faiss": manifest["faiss"],
+        "counts": dict(manifest.counts),
+        "faiss": dict(manifest.faiss.details),
         "size_bytes": folder_bytes(build),
         "size_bytes_without_encoder": folder_bytes(build) - folder_bytes(build / "query_encoder"),
     }

@@ -8,7 +8,6 @@ Not here: starting the children (bench_common.worker) or reporting (bench_report
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -85,7 +84,7 @@ def w_serve(args: dict[str, Any]) -> dict[str, Any]:
     return {
         "open_s": round(open_s, 3),
         "passages": len(index.units),
-        "faiss": index.manifest["faiss"],
+        "faiss": dict(index.manifest.faiss.details),
         "total_ms": summary(total),
         "retrieve_ms": summary(retrieve),
         "answer_ms": summary(answer),
@@ -100,6 +99,7 @@ def w_ann(args: dict[str, Any]) -> dict[str, Any]:
 
     import rag.index.vectors as vector_store
     from rag.embedding.onnx_encoder import OnnxQueryEmbedder
+    from rag.index.manifest import read_manifest
 
     threads = os.cpu_count() or 1
     faiss.omp_set_num_threads(threads)
@@ -109,14 +109,14 @@ def w_ann(args: dict[str, Any]) -> dict[str, Any]:
     vectors = stored.reconstruct_n(0, n)
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
-    manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    faiss_info = read_manifest(root).faiss
     started = time.perf_counter()
     hnsw: Any
-    if manifest["faiss"]["type"] == "hnsw":
+    if faiss_info.type == "hnsw" and faiss_info.ef_search is not None:
         hnsw = stored
-        hnsw_build_s = manifest["faiss"].get("build_s")
-        ef_search = int(manifest["faiss"]["ef_search"])
-        recall_sample = float(manifest["faiss"]["recall_at_10"])
+        hnsw_build_s = faiss_info.details.get("build_s")
+        ef_search = faiss_info.ef_search
+        recall_sample = float(faiss_info.details["recall_at_10"])
     else:
         hnsw = faiss.IndexHNSWFlat(
             vectors.shape[1], vector_store.HNSW_M, faiss.METRIC_INNER_PRODUCT

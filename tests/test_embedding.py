@@ -69,9 +69,18 @@ def test_loading_leaves_the_environment_as_it_was(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.slow
-def test_an_embedder_sets_no_process_wide_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_embedder_sets_no_process_wide_variables_or_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM"):
         monkeypatch.delenv(name, raising=False)
-    before = dict(os.environ)
-    SentenceTransformerEmbedder.from_setting("", threads=1)
+    import torch
+
+    before, threads = dict(os.environ), torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        SentenceTransformerEmbedder.from_setting("", threads=1).embed_batch(["a question"])
+        assert torch.get_num_threads() == 3  # its own count only while it loads and embeds
+    finally:
+        torch.set_num_threads(threads)
     assert dict(os.environ) == before  # a later hf: download in this process still works

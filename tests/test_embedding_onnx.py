@@ -10,11 +10,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from rag.config import SEED_ARTICLES
+from rag.config import SEED_ARTICLES, Settings
 from rag.documents.parse import read_document
 from rag.embedding.model import bundled_model_dir
 from rag.embedding.onnx_encoder import (
@@ -28,6 +29,11 @@ from rag.embedding.onnx_encoder import (
 from rag.embedding.onnx_export import export_query_encoder
 from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 from rag.errors import ModelError
+from rag.index.build import build_index
+from rag.index.store import open_index
+from rag.pipeline import query_embedder
+
+from .conftest import FakeEmbedder
 
 # Every test here exports or loads the real MiniLM with torch (seconds each): the slow tier.
 pytestmark = pytest.mark.slow
@@ -233,3 +239,49 @@ def test_unsupported_layouts_are_refused_before_export(tmp_path: Path) -> None:
     pooling.write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(ModelError, match="pooling max is not supported"):
         export_query_encoder(max_pool, tmp_path / "out2", threads=1)
+
+
+class _BundledFakeEmbedder(FakeEmbedder):
+    """The fake vectors, but the real model folder: its build exports the real encoder."""
+
+    model_dir = bundled_model_dir()
+
+
+def test_a_build_and_its_encoder_repair_leave_the_process_as_they_found_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A real export at build time and again to repair a broken encoder (through a new build,
+    rag.index.build.repair_query_encoder): torch's and FAISS's thread counts are as before,
+    sys.stdout is never swapped (not even while torch.onnx exports) and nothing is printed."""
+    import faiss
+    import torch
+
+    stdout, export = sys.stdout, torch.onnx.export
+    seen: list[object] = []
+
+    def watched(*args: Any, **kwargs: Any) -> Any:
+        seen.append(sys.stdout)
+        return export(*args, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", watched)
+    threads = torch.get_num_threads(), faiss.omp_get_max_threads()
+    torch.set_num_threads(3)
+    faiss.omp_set_num_threads(3)
+    try:
+        settings = Settings.load(
+            {"index_dir": tmp_path / "index", "sources": (ARTICLE,), "threads": 1}, env={}
+        )
+        broken = build_index(settings, [ARTICLE], embedder=_BundledFakeEmbedder())
+        with (broken / "query_encoder" / MODEL_FILE).open("r+b") as model:
+            model.write(b"\0" * 4096)  # same size: the manifest passes it, loading does not
+        notes: list[str] = []
+        index, embedder = query_embedder(settings, open_index(settings), notes.append)
+        assert (torch.get_num_threads(), faiss.omp_get_max_threads()) == (3, 3)
+    finally:
+        torch.set_num_threads(threads[0])
+        faiss.omp_set_num_threads(threads[1])
+    assert isinstance(embedder, OnnxQueryEmbedder), notes
+    assert embedder.out_dir == index.root / "query_encoder" and not broken.exists()
+    assert any("exporting it again" in n for n in notes)
+    assert len(seen) == 2 and all(s is stdout for s in seen) and sys.stdout is stdout
+    assert capfd.readouterr().out == ""

@@ -8,6 +8,8 @@ runs the real `rag index`, which refuses before loading any model.
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -17,11 +19,13 @@ import numpy as np
 import pytest
 
 from rag.config import Settings
-from rag.errors import IndexUnreadable, SourceError
-from rag.index.build import build_index
+from rag.errors import IndexUnreadable, ModelError, SourceError
+from rag.index.build import build_index, repair_query_encoder
 from rag.index.files import record_files
 from rag.index.folder import MARKER, current_path
+from rag.index.manifest import read_manifest
 from rag.index.store import open_index
+from rag.pipeline import query_embedder
 
 from .conftest import ARTICLE, FakeEmbedder, one_line_error, run_rag
 
@@ -138,7 +142,92 @@ def test_a_failed_encoder_export_never_replaces_a_complete_index(
         settings_for(fresh), [ARTICLE], embedder=_ExportingEmbedder(), progress=notes.append
     )
     assert any("No space left on device" in n and "onnxscript" not in n for n in notes)
-    assert open_index(settings_for(fresh)).manifest["query_encoder"] is None
+    assert open_index(settings_for(fresh)).manifest.query_encoder is None
+
+
+def _fake_export(index_dir: Path, calls: list[Path]) -> Any:
+    """An export that writes a small encoder and checks that the build lock is held."""
+
+    def exported(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
+        with (index_dir / ".lock").open("rb") as lock, pytest.raises(BlockingIOError):
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by the repair
+        calls.append(out_dir)
+        out_dir.mkdir(parents=True)
+        (out_dir / "model.onnx").write_bytes(b"exported %d" % len(calls))
+        return {"export": len(calls)}
+
+    return exported
+
+
+def _built_with_fake_export(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, calls: list[Path]
+) -> tuple[Path, Path]:
+    """(index folder, its build), built with `_fake_export` standing in for the real export."""
+    import rag.embedding.onnx_export
+
+    index_dir = tmp_path / "p"
+    monkeypatch.setattr(
+        rag.embedding.onnx_export, "export_query_encoder", _fake_export(index_dir, calls)
+    )
+    return index_dir, build(index_dir, _ExportingEmbedder())
+
+
+def test_a_broken_encoder_is_exported_again_into_a_new_build_under_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Path] = []
+    index_dir, broken = _built_with_fake_export(tmp_path, monkeypatch, calls)
+    before = read_manifest(broken)
+    repaired = repair_query_encoder(settings_for(index_dir), broken)
+    assert current_path(index_dir).resolve() == repaired.resolve() != broken.resolve()
+    assert not broken.exists() and calls[-1].parent.name.startswith(".tmp-")
+    index = open_index(settings_for(index_dir))  # every file matches the new manifest
+    assert index.manifest.query_encoder == {"export": 2}
+    assert (repaired / "query_encoder" / "model.onnx").read_bytes() == b"exported 2"
+    unchanged = {k: v for k, v in before.files.items() if not k.startswith("query_encoder/")}
+    assert {k: index.manifest.files[k] for k in unchanged} == unchanged
+    assert index.manifest.built_at == before.built_at  # the same build, its encoder renewed
+    # A build another process swapped in meanwhile is left as it is.
+    assert repair_query_encoder(settings_for(index_dir), broken) == repaired.resolve()
+    assert len(calls) == 2
+
+
+def test_a_failed_repair_keeps_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag.embedding.onnx_export
+
+    index_dir, broken = _built_with_fake_export(tmp_path, monkeypatch, [])
+
+    def fails(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
+        raise ModelError("cannot export this model")
+
+    monkeypatch.setattr(rag.embedding.onnx_export, "export_query_encoder", fails)
+    with pytest.raises(ModelError):
+        repair_query_encoder(settings_for(index_dir), broken)
+    assert current_path(index_dir).resolve() == broken.resolve()
+    assert [p.name for p in (index_dir / "builds").iterdir()] == [broken.name]
+
+
+def test_the_pipeline_repairs_a_broken_encoder_and_uses_the_new_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag.embedding.onnx_encoder
+
+    index_dir, broken = _built_with_fake_export(tmp_path, monkeypatch, [])
+    loaded: list[Path] = []
+
+    def from_dir(folder: Path, *, threads: int, name: str) -> Any:
+        loaded.append(folder)
+        if folder.parent == broken:
+            raise ModelError(f"query encoder at {folder} is missing or broken: test")
+        return FakeEmbedder()
+
+    monkeypatch.setattr(rag.embedding.onnx_encoder.OnnxQueryEmbedder, "from_dir", from_dir)
+    notes: list[str] = []
+    settings = settings_for(index_dir)
+    index, embedder = query_embedder(settings, open_index(settings), notes.append)
+    assert isinstance(embedder, FakeEmbedder) and index.root == current_path(index_dir).resolve()
+    assert loaded == [broken / "query_encoder", index.root / "query_encoder"]
+    assert "exporting it again" in notes[0] and not broken.exists()
 
 
 def test_rag_index_refuses_in_one_line(tmp_path: Path) -> None:
@@ -157,10 +246,7 @@ def test_rag_index_refuses_in_one_line(tmp_path: Path) -> None:
 def rehash(build_dir: Path) -> None:
     """Record the files as they are now, as a corruption that also rewrote the manifest would:
     what is left to catch it is the check of the contents themselves."""
-    manifest_path = build_dir / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["files"] = record_files(build_dir)
-    manifest_path.write_text(json.dumps(manifest))
+    dataclasses.replace(read_manifest(build_dir), files=record_files(build_dir)).write(build_dir)
 
 
 def test_well_formed_but_changed_vectors_are_caught_by_their_hash(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,12 @@ from rag.config import SEED_ARTICLES, Settings
 from rag.errors import IndexUnreadable, SourceError
 from rag.index.bm25 import Bm25Index
 from rag.index.build import build_index
-from rag.index.ensure import sources_of, stale_reason
+from rag.index.ensure import ensure_index, sources_of, stale_reason
 from rag.index.folder import current_path
-from rag.index.manifest import FORMAT_VERSION
+from rag.index.manifest import FORMAT_VERSION, read_manifest
 from rag.index.store import open_index
 from rag.retrieval.retriever import Retriever
-from rag.text.tokens import tokenize
+from rag.text.tokens import TOKENIZER_VERSION, tokenize
 
 from .conftest import ARTICLE, FakeEmbedder, extractive_answerer
 
@@ -50,13 +51,60 @@ def test_build_writes_plain_files_and_a_manifest(tmp_path: Path) -> None:
     assert current_path(settings.index_dir).resolve() == build.resolve()
 
 
+def test_the_manifest_reads_back_as_it_was_written(tmp_path: Path) -> None:
+    build = build_index(settings_for(tmp_path), [ARTICLE], embedder=FakeEmbedder())
+    on_disk = json.loads((build / "manifest.json").read_text())
+    manifest = read_manifest(build)
+    assert manifest.to_json() == on_disk and list(manifest.to_json()) == list(on_disk)
+    assert manifest.faiss.type == "flat" and manifest.model.dim == 64
+    assert manifest.tokenizer == TOKENIZER_VERSION
+    assert set(manifest.files) >= {"vectors.faiss", "documents.json"}
+
+
+def test_an_index_of_another_tokenizer_version_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.embedding.torch_encoder import SentenceTransformerEmbedder
+
+    settings = settings_for(tmp_path)
+    old = build_index(settings, [ARTICLE], embedder=FakeEmbedder())
+    raw = json.loads((old / "manifest.json").read_text())
+    raw["bm25"]["tokenizer"] = "rag tokenizer v1"  # built before the stemmer changed
+    (old / "manifest.json").write_text(json.dumps(raw))
+    assert stale_reason(settings) == "the tokenizer changed"
+    monkeypatch.setattr(SentenceTransformerEmbedder, "from_setting", lambda *a, **k: FakeEmbedder())
+    notes: list[str] = []
+    index = ensure_index(settings, notes.append)
+    assert notes[0] == "building the index (the tokenizer changed)…"
+    assert index.root != old.resolve() and not old.exists()
+    assert index.manifest.tokenizer == TOKENIZER_VERSION and stale_reason(settings) is None
+
+
+def test_a_build_leaves_the_process_as_it_found_it(tmp_path: Path) -> None:
+    """FAISS's thread count (OpenMP's, for this thread) and sys.stdout are the same after a
+    build and a search as before."""
+    import faiss
+
+    stdout = sys.stdout
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(3)
+    try:
+        settings = settings_for(tmp_path).replace(threads=1)
+        build_index(settings, [ARTICLE], embedder=FakeEmbedder())
+        index = open_index(settings)
+        index.dense_search(FakeEmbedder().embed_batch(["who nominated Al Sudani?"])[0], 5)
+        assert faiss.omp_get_max_threads() == 3 and sys.stdout is stdout
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 def test_interrupted_build_leaves_the_previous_index(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     first = build_index(settings, [ARTICLE], embedder=FakeEmbedder())
     with pytest.raises(KeyboardInterrupt):
         build_index(settings, [ARTICLE], embedder=FakeEmbedder(fail_after=0))
     assert current_path(settings.index_dir).resolve() == first.resolve()
-    assert open_index(settings).manifest["counts"]["paragraphs"] == 24
+    assert open_index(settings).manifest.counts["paragraphs"] == 24
     assert not list((settings.index_dir / "builds").glob(".tmp-*"))
 
 

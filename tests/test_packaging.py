@@ -29,7 +29,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
-    for package in ("rag", "ui"):
+    for package in ("rag", "ui", "seeds"):  # seeds/ is the wheel's rag/seeds/
         shutil.copytree(ROOT / package, source / package, ignore=IGNORED)
     dist = tmp_path_factory.mktemp("dist")
     subprocess.run(

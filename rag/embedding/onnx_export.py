@@ -1,7 +1,8 @@
 """Exporting the embedding model to ONNX for the fast query encoder (index time, with torch).
 
-`export_query_encoder` (run at index time, or by `rag ask` when the saved export is broken; it
-imports torch and transformers, lazily) turns a local sentence-transformers model folder into
+`export_query_encoder` (run by every index build, including the one rag.index.build makes when
+the saved export does not load; it imports torch and transformers, lazily, and gives torch back
+its thread count) turns a local sentence-transformers model folder into
 the small directory rag.embedding.onnx_encoder loads:
 
 * `model.onnx` — the transformer alone, exported with the TorchScript exporter (`dynamo=False`:
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import io
 import json
 import os
 import secrets
@@ -63,8 +63,18 @@ _CHECK_TEXTS = (
 
 
 def export_query_encoder(model_dir: Path, out_dir: Path, *, threads: int) -> dict[str, Any]:
-    """Export the model at `model_dir` into `out_dir`; returns the encoder.json dict."""
-    layout = read_layout(model_dir)
+    """Export the model at `model_dir` into `out_dir`; returns the encoder.json dict. torch runs
+    on `threads` threads meanwhile, and on as many as before afterwards."""
+    layout = read_layout(model_dir)  # an unsupported model is refused before torch is imported
+    from rag.embedding.torch_encoder import torch_threads
+
+    with torch_threads(threads):
+        return _write_export(model_dir, out_dir, layout, threads)
+
+
+def _write_export(
+    model_dir: Path, out_dir: Path, layout: dict[str, Any], threads: int
+) -> dict[str, Any]:
     transformer_dir: Path = layout["transformer"]
     sbert: dict[str, Any] = layout["sbert"]
     import numpy as np
@@ -75,7 +85,6 @@ def export_query_encoder(model_dir: Path, out_dir: Path, *, threads: int) -> dic
         import torch
         from transformers import AutoModel, AutoTokenizer
 
-    torch.set_num_threads(max(1, threads))
     try:
         with _quiet(), quiet_loading():
             model = AutoModel.from_pretrained(
@@ -149,8 +158,10 @@ def export_query_encoder(model_dir: Path, out_dir: Path, *, threads: int) -> dic
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence tracer warnings and exporter chatter (both go to stdout/stderr otherwise)."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    """Silence tracer and deprecation warnings (stderr otherwise). The exporters' progress lines
+    are turned off by `verbose=False` instead: sys.stdout is never swapped, as it is the whole
+    process's. The warnings filter is restored on exit (Python 3.11 has no per-thread one)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         yield
 
@@ -240,6 +251,7 @@ def _export(
                     input_names=input_names,
                     output_names=[OUTPUT_NAME],
                     opset_version=opset,
+                    verbose=False,  # no "[torch.onnx] ..." progress lines on stdout
                     do_constant_folding=True,
                     dynamo=exporter == "dynamo",
                     external_data=False,

@@ -2,7 +2,8 @@
 index (and as the query encoder when the ONNX export is missing or broken).
 
 Only this module imports sentence_transformers; it does so when an embedder is made, never on
-import, and with the Hugging Face hub offline.
+import, and with the Hugging Face hub offline. torch's thread count is process-wide: it is set
+to the embedder's own only while it loads or embeds (`torch_threads`), then put back.
 """
 
 from __future__ import annotations
@@ -40,15 +41,27 @@ def quiet_loading() -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """torch's (process-wide) thread count set to `threads`, and restored on exit."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model on the CPU, with a fixed thread count."""
 
     def __init__(self, model_dir: Path, name: str, *, threads: int, weights_hash: str) -> None:
         with quiet_loading():
-            import torch
             from sentence_transformers import SentenceTransformer
 
-            torch.set_num_threads(threads)
+        with quiet_loading(), torch_threads(threads):
             try:  # a local folder, read with local_files_only: the hub is never asked
                 self._model = SentenceTransformer(
                     str(model_dir), device="cpu", local_files_only=True
@@ -56,6 +69,7 @@ class SentenceTransformerEmbedder:
             except Exception as exc:  # any loader failure is the user's model folder
                 raise ModelError(f"cannot load embedding model {model_dir}: {exc}") from None
         self.name = name
+        self.threads = threads
         self.model_dir = model_dir
         self.weights_sha256 = weights_hash
         dimension = (
@@ -76,11 +90,12 @@ class SentenceTransformerEmbedder:
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         import numpy as np
 
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=64,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with torch_threads(self.threads):
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=64,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)

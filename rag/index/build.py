@@ -4,20 +4,24 @@ the ONNX query encoder and the manifest into a fresh folder, then make it the cu
 A build writes a fresh `builds/.tmp-*` folder under the build lock, fsyncs it, and only then
 repoints `current`, so an interrupted build leaves the previous index untouched; a build that
 cannot export the query encoder never replaces an index that has one. With `unless_fresh`, a
-build that another process finished while this one waited for the lock is used as it is. Not
-here: opening the index or deciding it is stale (rag.index.store), the FAISS file
-(rag.index.vectors),
-BM25 (rag.index.bm25), the folder's lock, swap and cleanup (rag.index.folder).
+build that another process finished while this one waited for the lock is used as it is.
+`repair_query_encoder` is the same kind of build for an index whose query encoder does not load:
+the current build's other files with the encoder exported again, under the lock, swapped in
+whole, so no process ever sees an encoder its manifest does not describe. Not here: opening the
+index (rag.index.store) or deciding it is stale (rag.index.staleness), the FAISS file
+(rag.index.vectors), BM25 (rag.index.bm25), the folder's lock, swap and cleanup
+(rag.index.folder).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ from rag.documents.parse import load_documents
 from rag.documents.passages import units_for
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
 from rag.index.bm25 import build_bm25
+from rag.index.documents import document_to_json
 from rag.index.files import record_files
 from rag.index.folder import (
     build_lock,
@@ -37,11 +42,13 @@ from rag.index.folder import (
     remove_old_builds,
     swap_current,
 )
-from rag.index.manifest import build_manifest, document_to_json, read_manifest
+from rag.index.manifest import new_manifest, read_manifest
 from rag.index.staleness import stale_reason
 from rag.index.store import open_index
 from rag.index.vectors import write_vectors
 from rag.progress import Progress, no_progress
+
+ENCODER_DIR = "query_encoder"
 
 
 def build_index(
@@ -61,12 +68,7 @@ def build_index(
     max_bytes = settings.max_source_mb * 2**20
     documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes)
     units = units_for(documents)
-    builds = settings.index_dir / "builds"
-    check_ours(settings.index_dir)  # before any work: never build over what is not ours
-    try:
-        builds.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
+    _make_builds_folder(settings)
     with build_lock(settings.index_dir):
         check_ours(settings.index_dir)
         if unless_fresh and stale_reason(settings) is None:
@@ -83,15 +85,8 @@ def build_index(
             embedder = SentenceTransformerEmbedder.from_setting(
                 settings.embedding_model, threads=settings.threads
             )
-        remove_leftovers(builds)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        tmp = builds / f".tmp-{stamp}"
-        try:
-            tmp.mkdir()
-        except OSError as exc:
-            raise IndexUnreadable(f"cannot write in {builds}: {exc.strerror}") from None
-        try:  # from here on, a failure or an interruption removes the unfinished build
-            mark(tmp)
+
+        def fill(tmp: Path) -> None:
             vectors = embedder.embed_batch([u.search_text for u in units])
             faiss_info = write_vectors(
                 vectors,
@@ -105,26 +100,93 @@ def build_index(
                 json.dumps([document_to_json(d) for d in documents], ensure_ascii=False),
                 encoding="utf-8",
             )
-            encoder = _export_query_encoder(embedder, tmp / "query_encoder", settings, progress)
-            manifest = build_manifest(settings, embedder, documents, units, faiss_info, encoder)
-            manifest["build_seconds"] = round(time.perf_counter() - started, 3)
-            manifest["files"] = record_files(tmp)
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            fsync_tree(tmp)  # on disk before it can become `current`
-            final = builds / stamp
-            tmp.rename(final)
-        except (OSError, RuntimeError) as exc:  # a full disk, a read-only folder (faiss: Runtime)
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise IndexUnreadable(
-                f"cannot build the index in {settings.index_dir} ({one_line(exc, last=True)}); "
-                "the current index, if any, is kept"
-            ) from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        swap_current(settings.index_dir, final)
-        remove_old_builds(builds, keep=final)
+            encoder = _export_query_encoder(embedder, tmp / ENCODER_DIR, settings, progress)
+            manifest = new_manifest(settings, embedder, documents, units, faiss_info, encoder)
+            dataclasses.replace(
+                manifest,
+                build_seconds=round(time.perf_counter() - started, 3),
+                files=record_files(tmp),
+            ).write(tmp)
+
+        final = _write_build(settings, fill)
     progress(f"index ready in {time.perf_counter() - started:.1f} s ({settings.index_dir})")
+    return final
+
+
+def repair_query_encoder(
+    settings: Settings, broken: Path, progress: Progress = no_progress
+) -> Path:
+    """Make current a copy of the build `broken` with its query encoder exported again.
+
+    Under the build lock; when another process has replaced `broken` meanwhile, its build is
+    left as it is and returned. The copied files keep the sizes and hashes recorded at their
+    build (they are not hashed again, so damage they have is still caught on open); only the
+    new encoder's files are recorded anew. Raises ModelError when the export fails, and
+    IndexUnreadable when the folder cannot be written; either way the current index is kept.
+    """
+    from rag.embedding.model import resolve_model_dir
+    from rag.embedding.onnx_export import export_query_encoder
+
+    _make_builds_folder(settings)
+    with build_lock(settings.index_dir):
+        check_ours(settings.index_dir)
+        current = current_path(settings.index_dir).resolve()
+        if current != broken.resolve():
+            return current
+        manifest = read_manifest(current)
+        model_dir, _ = resolve_model_dir(settings.embedding_model)
+        kept = {k: v for k, v in manifest.files.items() if not k.startswith(f"{ENCODER_DIR}/")}
+
+        def fill(tmp: Path) -> None:
+            for relative in kept:
+                (tmp / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(current / relative, tmp / relative)
+            progress("exporting the query encoder to ONNX…")
+            config = export_query_encoder(model_dir, tmp / ENCODER_DIR, threads=settings.threads)
+            files = {**kept, **record_files(tmp, under=ENCODER_DIR)}
+            dataclasses.replace(manifest, query_encoder=config, files=files).write(tmp)
+
+        return _write_build(settings, fill)
+
+
+def _make_builds_folder(settings: Settings) -> None:
+    builds = settings.index_dir / "builds"
+    check_ours(settings.index_dir)  # before any work: never build over what is not ours
+    try:
+        builds.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexUnreadable(f"cannot create index folder {builds}: {exc.strerror}") from None
+
+
+def _write_build(settings: Settings, fill: Callable[[Path], None]) -> Path:
+    """A new build, written by `fill` into a fresh marked `builds/.tmp-*` folder, fsynced, then
+    made current. Called under the build lock. On any failure or interruption the unfinished
+    folder is removed and the current index kept."""
+    builds = settings.index_dir / "builds"
+    remove_leftovers(builds)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    tmp = builds / f".tmp-{stamp}"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise IndexUnreadable(f"cannot write in {builds}: {exc.strerror}") from None
+    try:
+        mark(tmp)
+        fill(tmp)
+        fsync_tree(tmp)  # on disk before it can become `current`
+        final = builds / stamp
+        tmp.rename(final)
+    except (OSError, RuntimeError) as exc:  # a full disk, a read-only folder (faiss: Runtime)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexUnreadable(
+            f"cannot build the index in {settings.index_dir} ({one_line(exc, last=True)}); "
+            "the current index, if any, is kept"
+        ) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap_current(settings.index_dir, final)
+    remove_old_builds(builds, keep=final)
     return final
 
 
@@ -152,7 +214,7 @@ def _export_query_encoder(
 
 def _current_has_encoder(settings: Settings) -> bool:
     try:
-        return bool(read_manifest(current_path(settings.index_dir)).get("query_encoder"))
+        return bool(read_manifest(current_path(settings.index_dir)).query_encoder)
     except IndexUnreadable:
         return False
 

@@ -6,15 +6,15 @@ Files up to SMALL_FILE_BYTES are hashed on every open (the article's index: abou
 under a millisecond); larger ones (the ONNX query encoder, the vectors of a big corpus) are
 checked by size on open, their hash being recorded once per build. Not here: what the files
 mean (rag.index.store, rag.index.vectors, rag.index.bm25) or whether their contents make sense
-(checked
-when loaded).
+(checked when loaded).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from rag.errors import IndexUnreadable
 
@@ -22,35 +22,41 @@ SMALL_FILE_BYTES = 8 * 2**20
 NOT_RECORDED = ("manifest.json", ".rag-build")
 
 
-def record_files(root: Path) -> dict[str, dict[str, Any]]:
-    """{relative path: {"size", "sha256"}} of every file of a build but the manifest."""
+@dataclass(frozen=True)
+class FileRecord:
+    """One file of a build as the manifest records it (`{"size", "sha256"}` on disk)."""
+
+    size: int
+    sha256: str | None
+
+
+def record_files(root: Path, under: str = "") -> dict[str, FileRecord]:
+    """{path relative to `root`: record} of every file of a build but the manifest, or only of
+    those in its sub-folder `under`."""
     files = {}
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    top = root / under if under else root
+    for path in sorted(p for p in top.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if relative not in NOT_RECORDED:
-            files[relative] = {"size": path.stat().st_size, "sha256": _sha256_of(path)}
+            files[relative] = FileRecord(path.stat().st_size, _sha256_of(path))
     return files
 
 
-def check_files(root: Path, recorded: Any) -> None:
+def check_files(root: Path, recorded: Mapping[str, FileRecord]) -> None:
     """IndexUnreadable when a recorded file is missing, of another size, or (small files) of
     another sha256 than at build time."""
-    if not isinstance(recorded, dict) or not recorded:
-        raise IndexUnreadable(f"index in {root} records no file sizes and hashes")
     for relative, expected in recorded.items():
         path = root / relative
-        if not isinstance(expected, dict) or not isinstance(expected.get("size"), int):
-            raise IndexUnreadable(f"index manifest in {root} is damaged (entry for {relative})")
         try:
             size = path.stat().st_size
         except OSError:
             raise IndexUnreadable(f"index in {root} lacks {relative}") from None
-        if size != expected["size"]:
+        if size != expected.size:
             raise IndexUnreadable(
                 f"index file {relative} changed since its build ({size} bytes, "
-                f"{expected['size']} recorded)"
+                f"{expected.size} recorded)"
             )
-        if size <= SMALL_FILE_BYTES and _sha256_of(path) != expected.get("sha256"):
+        if size <= SMALL_FILE_BYTES and _sha256_of(path) != expected.sha256:
             raise IndexUnreadable(f"index file {relative} changed since its build (sha256)")
 
 

@@ -1,10 +1,13 @@
-"""The index's files as data: the manifest (what a build holds and how it was made) and the
-parsed documents (documents.json), written at build time and read back, with checks.
+"""The manifest: what a build holds and how it was made, as the `Manifest` type.
 
-`read_manifest` refuses a manifest of another format or missing what loading needs;
-`document_from_json` refuses paragraph numbers that are not 1..n and sentence offsets outside
-their paragraph. Not here: FAISS and BM25 files (rag.index.vectors, rag.index.bm25), file hashes
-(rag.index.files) or the folder layout (rag.index.folder).
+`read_manifest` parses manifest.json once into a frozen `Manifest` (with typed parts for the
+model, the FAISS index, the sources and the files) and refuses, as `IndexUnreadable`, a
+manifest of another format or missing what loading needs; `Manifest.to_json` gives back the
+on-disk form, which is unchanged since format v4 (an index built before this type opens as it
+is). What is not needed to load or check an index (counts, library versions, the BM25 entry,
+the query encoder's description) is kept as the plain JSON objects it is. Not here: the parsed
+documents (rag.index.documents), FAISS and BM25 files (rag.index.vectors, rag.index.bm25), file
+hashes (rag.index.files) or the folder layout (rag.index.folder).
 """
 
 from __future__ import annotations
@@ -13,64 +16,142 @@ import contextlib
 import datetime as dt
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from rag.config import SEED_ARTICLES, Settings
-from rag.documents.parse import Document, Paragraph
+from rag.documents.parse import Document
 from rag.documents.passages import Unit
 from rag.errors import IndexUnreadable, one_line
-from rag.text.sentences import Sentence
+from rag.index.files import FileRecord
 from rag.text.tokens import TOKENIZER_VERSION
 
 FORMAT_VERSION = "rag-index v4"  # v4: the manifest records each file's size and sha256
+# The libraries whose versions a manifest records, with Python's.
+_VERSIONED = (
+    "numpy",
+    "faiss-cpu",
+    "bm25s",
+    "sentence-transformers",
+    "torch",
+    "onnxruntime",
+    "tokenizers",
+)
 
 
-def read_manifest(root: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ModelEntry:
+    """The embedding model the passages were embedded with."""
+
+    name: str
+    setting: str  # Settings.embedding_model at build time ("" for the bundled model)
+    weights_sha256: str | None
+    dim: int
+
+
+@dataclass(frozen=True)
+class FaissEntry:
+    """The FAISS index: its type, the efSearch an HNSW one is searched with, and everything
+    rag.index.vectors recorded (`details`: count, metric, HNSW parameters, measured recall)."""
+
+    type: str  # "flat" or "hnsw"
+    ef_search: int | None
+    details: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SourceEntry:
+    """One indexed source file, with its sha256 at build time."""
+
+    name: str
+    path: str
+    sha256: str
+    bundled: str | None = None  # the file name of the article that ships with rag
+
+    def location(self) -> Path:
+        """Where the source is now: a bundled article in this install's package data, anything
+        else at the path it was indexed from."""
+        if self.bundled and Path(self.bundled).name == self.bundled:
+            return SEED_ARTICLES / self.bundled
+        return Path(self.path)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    model: ModelEntry
+    faiss: FaissEntry
+    sources: tuple[SourceEntry, ...]
+    files: Mapping[str, FileRecord]
+    query_encoder: Mapping[str, Any] | None  # encoder.json of the ONNX export, if there is one
+    bm25: Mapping[str, Any]
+    counts: Mapping[str, Any]
+    versions: Mapping[str, Any]
+    built_at: str
+    build_seconds: float | None = None
+
+    @property
+    def tokenizer(self) -> str | None:
+        """The version of the tokenizer BM25 was built with (rag.text.tokens)."""
+        value = self.bm25.get("tokenizer")
+        return value if isinstance(value, str) else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as manifest.json holds it."""
+        raw: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "built_at": self.built_at,
+            "model": {
+                "name": self.model.name,
+                "setting": self.model.setting,
+                "weights_sha256": self.model.weights_sha256,
+                "dim": self.model.dim,
+            },
+            "sources": [_source_json(s) for s in self.sources],
+            "counts": dict(self.counts),
+            "faiss": dict(self.faiss.details),
+            "bm25": dict(self.bm25),
+            "query_encoder": None if self.query_encoder is None else dict(self.query_encoder),
+            "versions": dict(self.versions),
+        }
+        if self.build_seconds is not None:
+            raw["build_seconds"] = self.build_seconds
+        raw["files"] = {k: {"size": f.size, "sha256": f.sha256} for k, f in self.files.items()}
+        return raw
+
+    def write(self, root: Path) -> None:
+        (root / "manifest.json").write_text(json.dumps(self.to_json(), indent=2), encoding="utf-8")
+
+
+def read_manifest(root: Path) -> Manifest:
     try:
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        raw = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:
         raise IndexUnreadable(f"index manifest in {root} is unreadable ({one_line(exc)})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_VERSION:
-        found = manifest.get("format") if isinstance(manifest, dict) else None
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT_VERSION:
+        found = raw.get("format") if isinstance(raw, dict) else None
         raise IndexUnreadable(f"index in {root} has format {found!r}, expected {FORMAT_VERSION!r}")
-    problem = _manifest_problem(manifest)
-    if problem:
-        raise IndexUnreadable(f"index manifest in {root} is damaged ({problem})")
-    return manifest
+    try:
+        return _parse(raw)
+    except ValueError as exc:
+        raise IndexUnreadable(f"index manifest in {root} is damaged ({exc})") from None
 
 
-def _source_entry(document: Document) -> dict[str, Any]:
-    entry = {"name": document.name, "path": str(document.path), "sha256": document.sha256}
-    if document.path.resolve().parent == SEED_ARTICLES:
-        # The article that ships with rag: found again by file name in whichever install opens
-        # the index (the per-user index folder is shared by every install and checkout).
-        entry["bundled"] = document.path.name
-    return entry
-
-
-def source_path(source: dict[str, Any]) -> Path:
-    """Where a recorded source is now: a bundled article in this install's package data,
-    anything else at the path it was indexed from."""
-    bundled = source.get("bundled")
-    if isinstance(bundled, str) and bundled and Path(bundled).name == bundled:
-        return SEED_ARTICLES / bundled
-    return Path(source["path"])
-
-
-def _manifest_problem(manifest: dict[str, Any]) -> str | None:
-    """What is missing or malformed in a manifest of the right format, if anything."""
-    model, faiss_info, sources = (manifest.get(k) for k in ("model", "faiss", "sources"))
+def _parse(raw: dict[str, Any]) -> Manifest:
+    """The Manifest of a manifest.json of the right format; ValueError says what is wrong."""
+    model, faiss_info, sources = (raw.get(k) for k in ("model", "faiss", "sources"))
     if not isinstance(model, dict) or not isinstance(model.get("dim"), int):
-        return "no model dimension"
-    if not isinstance(model.get("setting", ""), str) or not isinstance(model.get("name"), str):
-        return "no model name"
+        raise ValueError("no model dimension")
+    setting = model.get("setting", "")
+    if not isinstance(setting, str) or not isinstance(model.get("name"), str):
+        raise ValueError("no model name")
     if not isinstance(faiss_info, dict) or faiss_info.get("type") not in ("flat", "hnsw"):
-        return "no FAISS index type"
-    if faiss_info["type"] == "hnsw" and not isinstance(faiss_info.get("ef_search"), int):
-        return "no HNSW efSearch"
+        raise ValueError("no FAISS index type")
+    ef_search = faiss_info.get("ef_search")
+    if faiss_info["type"] == "hnsw" and not isinstance(ef_search, int):
+        raise ValueError("no HNSW efSearch")
     if (
         not isinstance(sources, list)
         or not sources
@@ -81,98 +162,106 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
             for s in sources
         )
     ):
-        return "no list of sources"
-    encoder = manifest.get("query_encoder")
+        raise ValueError("no list of sources")
+    encoder = raw.get("query_encoder")
     if encoder is not None and not isinstance(encoder, dict):
-        return "malformed query encoder entry"
-    return None
+        raise ValueError("malformed query encoder entry")
+    weights = model.get("weights_sha256")
+    return Manifest(
+        model=ModelEntry(
+            model["name"], setting, weights if isinstance(weights, str) else None, model["dim"]
+        ),
+        faiss=FaissEntry(
+            faiss_info["type"], ef_search if isinstance(ef_search, int) else None, faiss_info
+        ),
+        sources=tuple(_source(s) for s in sources),
+        files=_files(raw.get("files")),
+        query_encoder=encoder,
+        bm25=_object(raw.get("bm25")),
+        counts=_object(raw.get("counts")),
+        versions=_object(raw.get("versions")),
+        built_at=str(raw.get("built_at", "")),
+        build_seconds=_number(raw.get("build_seconds")),
+    )
 
 
-def build_manifest(
+def _files(recorded: Any) -> dict[str, FileRecord]:
+    if not isinstance(recorded, dict) or not recorded:
+        raise ValueError("records no file sizes and hashes")
+    files = {}
+    for relative, entry in recorded.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("size"), int):
+            raise ValueError(f"entry for {relative}")
+        digest = entry.get("sha256")
+        files[relative] = FileRecord(entry["size"], digest if isinstance(digest, str) else None)
+    return files
+
+
+def _source(raw: dict[str, Any]) -> SourceEntry:
+    bundled = raw.get("bundled")
+    name = raw.get("name")
+    return SourceEntry(
+        name if isinstance(name, str) else Path(raw["path"]).stem,
+        raw["path"],
+        raw["sha256"],
+        bundled if isinstance(bundled, str) and bundled else None,
+    )
+
+
+def _source_json(source: SourceEntry) -> dict[str, Any]:
+    entry = {"name": source.name, "path": source.path, "sha256": source.sha256}
+    if source.bundled is not None:
+        entry["bundled"] = source.bundled
+    return entry
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def new_manifest(
     settings: Settings,
     embedder: Any,
     documents: Sequence[Document],
     units: Sequence[Unit],
     faiss_info: dict[str, Any],
     encoder: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> Manifest:
+    """The manifest of a build being written (its files and build time are added last)."""
     versions = {"python": platform.python_version()}
-    for package in (
-        "numpy",
-        "faiss-cpu",
-        "bm25s",
-        "sentence-transformers",
-        "torch",
-        "onnxruntime",
-        "tokenizers",
-    ):
+    for package in _VERSIONED:
         with contextlib.suppress(metadata.PackageNotFoundError):
             versions[package] = metadata.version(package)
-    return {
-        "format": FORMAT_VERSION,
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "model": {
-            "name": embedder.name,
-            "setting": settings.embedding_model,
-            "weights_sha256": getattr(embedder, "weights_sha256", None),
-            "dim": int(embedder.dim),
-        },
-        "sources": [_source_entry(d) for d in documents],
-        "counts": {
+    return Manifest(
+        model=ModelEntry(
+            embedder.name,
+            settings.embedding_model,
+            getattr(embedder, "weights_sha256", None),
+            int(embedder.dim),
+        ),
+        faiss=FaissEntry(faiss_info["type"], faiss_info.get("ef_search"), faiss_info),
+        sources=tuple(_source_of(d) for d in documents),
+        files={},
+        query_encoder=encoder,
+        bm25={"method": "lucene", "library": "bm25s", "tokenizer": TOKENIZER_VERSION},
+        counts={
             "documents": len(documents),
             "paragraphs": sum(len(d.paragraphs) for d in documents),
             "passages": len(units),
         },
-        "faiss": faiss_info,
-        "bm25": {"method": "lucene", "library": "bm25s", "tokenizer": TOKENIZER_VERSION},
-        "query_encoder": encoder,
-        "versions": versions,
-    }
-
-
-def document_to_json(document: Document) -> dict[str, Any]:
-    return {
-        "name": document.name,
-        "path": str(document.path),
-        "sha256": document.sha256,
-        "boilerplate": list(document.boilerplate),
-        "paragraphs": [
-            {
-                "number": p.number,
-                "role": p.role,
-                "text": p.text,
-                "credit": p.credit,
-                "sentences": [[s.start, s.end] for s in p.sentences],
-            }
-            for p in document.paragraphs
-        ],
-    }
-
-
-def document_from_json(raw: dict[str, Any]) -> Document:
-    numbers = [int(p["number"]) for p in raw["paragraphs"]]
-    if numbers != list(range(1, len(numbers) + 1)):
-        raise ValueError(f"paragraphs of {raw['name']!r} are not numbered 1..{len(numbers)}")
-    paragraphs = tuple(
-        Paragraph(
-            raw["name"],
-            int(p["number"]),
-            str(p["role"]),
-            str(p["text"]),
-            tuple(Sentence(p["text"][s:e], int(s), int(e)) for s, e in _spans(p)),
-            str(p.get("credit", "")),
-        )
-        for p in raw["paragraphs"]
-    )
-    return Document(
-        raw["name"], Path(raw["path"]), raw["sha256"], paragraphs, tuple(raw.get("boilerplate", ()))
+        versions=versions,
+        built_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 
 
-def _spans(paragraph: dict[str, Any]) -> list[tuple[int, int]]:
-    """A paragraph's sentence offsets, checked to lie inside its text."""
-    length = len(paragraph["text"])
-    spans = [(int(start), int(end)) for start, end in paragraph["sentences"]]
-    if not all(0 <= start < end <= length for start, end in spans):
-        raise ValueError(f"paragraph {paragraph['number']} has sentence offsets outside its text")
-    return spans
+def _source_of(document: Document) -> SourceEntry:
+    bundled = None
+    if document.path.resolve().parent == SEED_ARTICLES:
+        # The article that ships with rag: found again by file name in whichever install opens
+        # the index (the per-user index folder is shared by every install and checkout).
+        bundled = document.path.name
+    return SourceEntry(document.name, str(document.path), document.sha256, bundled)

@@ -13,7 +13,7 @@ from pathlib import Path
 from rag.config import Settings
 from rag.errors import IndexUnreadable, SourceError
 from rag.index.folder import current_path
-from rag.index.manifest import read_manifest, source_path
+from rag.index.manifest import read_manifest
 from rag.text.tokens import TOKENIZER_VERSION
 
 
@@ -26,19 +26,19 @@ def stale_reason(settings: Settings) -> str | None:
         manifest = read_manifest(root)
     except IndexUnreadable as exc:
         return str(exc)
-    if manifest["model"].get("setting", "") != settings.embedding_model:
+    if manifest.model.setting != settings.embedding_model:
         return "the embedding model setting changed"
-    if manifest.get("bm25", {}).get("tokenizer") != TOKENIZER_VERSION:
+    if manifest.tokenizer != TOKENIZER_VERSION:
         return "the tokenizer changed"
-    for source in manifest["sources"]:
-        path = source_path(source)
+    for source in manifest.sources:
+        path = source.location()
         if not path.is_file():
             return f"source {path} is gone"
         try:
             data = path.read_bytes()
         except OSError as exc:  # made unreadable since the build: say so, do not crash
             raise SourceError(f"{path}: indexed source cannot be read ({exc.strerror})") from None
-        if _sha256(data) != source["sha256"]:
+        if _sha256(data) != source.sha256:
             return f"source {path.name} changed"
     return None
 
@@ -46,9 +46,8 @@ def stale_reason(settings: Settings) -> str | None:
 def sources_of(settings: Settings) -> list[Path]:
     """The sources to rebuild from: those of the current index if it names them, else settings."""
     try:
-        manifest = read_manifest(current_path(settings.index_dir))
-        recorded = [source_path(s) for s in manifest["sources"]]
-    except (IndexUnreadable, KeyError, TypeError):
+        recorded = [s.location() for s in read_manifest(current_path(settings.index_dir)).sources]
+    except IndexUnreadable:
         return list(settings.sources)
     missing = [p for p in recorded if not p.is_file()]
     if missing:

@@ -1,5 +1,4 @@
-"""The index on disk, opened for answering: the `Index` class, whether the index is stale, and
-`ensure_index`, which (re)builds it through rag.index.build when it must.
+"""The index on disk, opened for answering: the `Index` class and `open_index`.
 
 Layout under the index folder (`Settings.index_dir`):
 
@@ -9,15 +8,15 @@ Layout under the index folder (`Settings.index_dir`):
     builds/<stamp>/documents.json  the parsed documents (roles, paragraphs, sentence offsets)
     builds/<stamp>/vectors.faiss   inner-product index over passage vectors (flat or HNSW)
     builds/<stamp>/bm25/           BM25 matrix as .npy + JSON (see rag.index.bm25)
-    builds/<stamp>/query_encoder/  ONNX export of the embedding model (see
-    rag.embedding.onnx_encoder)
+    builds/<stamp>/query_encoder/  ONNX export of the embedding model (rag.embedding.onnx_encoder)
     builds/<stamp>/.rag-build      marker: this build is ours (see rag.index.folder)
 
 Opening checks every file against the manifest and the parts against each other, and raises
 `IndexUnreadable` for anything missing, changed or inconsistent. Not here: building (parsing,
 embedding, writing, the atomic swap: rag.index.build), the FAISS file itself (rag.index.vectors),
-what in the folder is ours, the lock and the swap (rag.index.folder), the manifest and
-documents.json as data (rag.index.manifest), file hashes (rag.index.files). No pickle anywhere.
+what in the folder is ours, the lock and the swap (rag.index.folder), the manifest
+(rag.index.manifest), documents.json (rag.index.documents), file hashes (rag.index.files),
+whether the index is stale (rag.index.staleness). No pickle anywhere.
 Not handled: incremental updates (a changed source rebuilds everything).
 """
 
@@ -36,10 +35,11 @@ from rag.documents.parse import Document, Paragraph
 from rag.documents.passages import Unit, units_for
 from rag.errors import IndexUnreadable, one_line
 from rag.index.bm25 import Bm25Index
+from rag.index.documents import document_from_json
 from rag.index.files import check_files
 from rag.index.folder import current_path
-from rag.index.manifest import document_from_json, read_manifest
-from rag.index.vectors import is_hnsw, read_vectors, set_ef_search
+from rag.index.manifest import Manifest, read_manifest
+from rag.index.vectors import is_hnsw, read_vectors, search, set_ef_search
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Index:
     """A loaded index: documents, passages, dense vectors and BM25, ready to search."""
 
     root: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     documents: list[Document]
     units: list[Unit]
     lexical: Bm25Index
@@ -69,19 +69,13 @@ class Index:
     def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, unit ids) by inner product for one normalised query vector."""
         k = min(k, len(self.units))
-        scores, ids = self._vectors.search(np.ascontiguousarray(query.reshape(1, -1)), k)
+        scores, ids = search(self._vectors, np.ascontiguousarray(query.reshape(1, -1)), k)
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
 
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of the given units."""
         return np.vstack([self._vectors.reconstruct(int(i)) for i in ids])
-
-
-# --- paths and staleness ---------------------------------------------------------------------
-
-
-# --- loading ---------------------------------------------------------------------------------
 
 
 def open_index(settings: Settings) -> Index:
@@ -91,7 +85,7 @@ def open_index(settings: Settings) -> Index:
         raise IndexUnreadable(f"no index in {settings.index_dir}; run `rag index`")
     root = root.resolve()
     manifest = read_manifest(root)
-    check_files(root, manifest.get("files"))  # anything changed since the build: rebuild
+    check_files(root, manifest.files)  # anything changed since the build: rebuild
     try:
         raw = json.loads((root / "documents.json").read_text(encoding="utf-8"))
         documents = [document_from_json(d) for d in raw]
@@ -100,15 +94,15 @@ def open_index(settings: Settings) -> Index:
         raise IndexUnreadable(
             f"index in {root} is unreadable ({one_line(exc, last=True)})"
         ) from None
-    if (manifest["faiss"]["type"] == "hnsw") != is_hnsw(vectors):
+    if (manifest.faiss.type == "hnsw") != is_hnsw(vectors):
         raise IndexUnreadable(
-            f"index in {root} is inconsistent: the manifest says {manifest['faiss']['type']}, "
+            f"index in {root} is inconsistent: the manifest says {manifest.faiss.type}, "
             "the FAISS file is not"
         )
-    if manifest["faiss"]["type"] == "hnsw":
-        set_ef_search(vectors, int(manifest["faiss"]["ef_search"]))
+    if manifest.faiss.type == "hnsw" and manifest.faiss.ef_search is not None:
+        set_ef_search(vectors, manifest.faiss.ef_search)
     units = units_for(documents)
-    if vectors.ntotal != len(units) or vectors.d != manifest["model"]["dim"]:
+    if vectors.ntotal != len(units) or vectors.d != manifest.model.dim:
         raise IndexUnreadable(
             f"index in {root} is inconsistent: {vectors.ntotal} vectors for {len(units)} passages"
         )

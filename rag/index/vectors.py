@@ -3,15 +3,20 @@
 `write_vectors` stores passage vectors as an exact inner-product index, or from `ann_min_vectors`
 vectors on as HNSW, whose efSearch `tune_ef_search` raises until the recall@10 measured against
 exact search reaches HNSW_RECALL_TARGET; what was written and measured goes into the manifest.
-`read_vectors` loads the file for searching one question at a time. The returned FAISS object is
-searched directly (`search`, `reconstruct`) by rag.index.store. Not here: which file belongs to
-which
-build, the manifest, or deciding when to rebuild (rag.index.store, rag.index.build).
+`read_vectors` loads the file, and `search` searches it for one question at a time.
+
+FAISS takes its thread count from OpenMP, which has no per-call argument (faiss's Python API
+offers `omp_set_num_threads` only): each call here sets the calling thread's OpenMP count for
+its work (`settings.threads` for a build, one for a search) and puts the previous one back, so
+the process is left as it was found. Not here: which file belongs to which build, the manifest,
+or deciding when to rebuild (rag.index.store, rag.index.build).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +35,13 @@ def write_vectors(
     vectors: np.ndarray, path: Path, *, threads: int, ann_min_vectors: int
 ) -> dict[str, Any]:
     """Write a flat index, or an HNSW one from `ann_min_vectors` on, with its measured recall."""
+    with openmp_threads(threads):
+        return _write(vectors, path, ann_min_vectors)
+
+
+def _write(vectors: np.ndarray, path: Path, ann_min_vectors: int) -> dict[str, Any]:
     import faiss
 
-    faiss.omp_set_num_threads(threads)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n, dim = vectors.shape
     info: dict[str, Any] = {"metric": "inner_product", "count": int(n)}
@@ -96,17 +105,37 @@ def tune_ef_search(index: Any, vectors: np.ndarray) -> tuple[int, float, int]:
 
 
 def read_vectors(path: Path) -> Any:
-    """The FAISS index at `path`, set up to search one question at a time.
+    """The FAISS index at `path`.
 
     Raises what faiss raises for a missing or damaged file (RuntimeError, OSError).
     """
     import faiss
 
-    vectors = faiss.read_index(str(path))
-    # One question at a time is searched faster on one thread (measured: 2.2 ms against 4.9 ms
-    # at 31k vectors, and far worse when the CPU is busy); builds use `settings.threads`.
-    faiss.omp_set_num_threads(1)
-    return vectors
+    return faiss.read_index(str(path))
+
+
+def search(vectors: Any, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, ids) of the top `k` for each row of `query`, searched on one thread.
+
+    One question at a time is searched faster on one thread (measured: 2.2 ms against 4.9 ms at
+    31k vectors, and far worse when the CPU is busy); builds use `settings.threads`.
+    """
+    with openmp_threads(1):
+        scores, ids = vectors.search(query, k)
+    return scores, ids
+
+
+@contextlib.contextmanager
+def openmp_threads(threads: int) -> Iterator[None]:
+    """FAISS's (OpenMP's) thread count for the calling thread, restored on exit."""
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(threads)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def is_hnsw(vectors: Any) -> bool:
