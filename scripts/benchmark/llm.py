@@ -1,20 +1,16 @@
-"""Benchmark the generative (LLM) path and document it in the README.
-
-    .venv/bin/python scripts/bench_llm.py --write            # all models; README + bench/llm.json
-    .venv/bin/python scripts/bench_llm.py --questions 5      # a short run; prints, writes nothing
-    .venv/bin/python scripts/bench_llm.py --model YOUR.gguf  # your model; prints, writes nothing
+"""Benchmark the generative (LLM) path and document it in the README (run as
+scripts/bench_llm.py, whose docstring shows the command lines).
 
 Models: the tiny random-weight model of scripts/make_tiny_gguf.py (built in a temporary folder:
 its figures are the path's overhead, not a real model's speed) and every installed real model
-(`rag.llm.catalogue.installed_models()`), each on the default thread count and on 1 thread, each in
-a
-fresh child process (scripts/bench_llm_measure.py says what it measures: load time, prompt
+(`rag.llm.catalogue.installed_models()`), each on the default thread count and on 1 thread, each
+in a fresh child process (scripts/benchmark/llm_measure.py says what it measures: load time, prompt
 evaluation and generation speed, prefix reuse, time to first token and whole answer over the
 gold questions through the real Pipeline, peak memory, prompt sizes). An extractive-only child
 gives the baseline.
 
-With `--write` the results go to bench/llm.json and to the README between
-`<!-- bench-llm:start -->` and `<!-- bench-llm:end -->` (appended if the markers are missing);
+With `--write` the results go to bench/llm.json and to the block between
+`<!-- bench-llm:start -->` and `<!-- bench-llm:end -->` of the README or docs/ (blocks.py);
 without it the section is printed (and the JSON written to `--json PATH` if given).
 """
 
@@ -33,19 +29,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from rag.config import Settings
+from rag.evaluation.gold import CHECKOUT_GOLD, load_gold
+from rag.llm import catalogue
 
-from bench_llm_measure import EXTRACTIVE, TINY, loadavg, measure, run_child  # noqa: E402
-
-from rag.config import Settings  # noqa: E402
-from rag.evaluation.gold import CHECKOUT_GOLD, load_gold  # noqa: E402
-from rag.llm import catalogue  # noqa: E402
+from .blocks import write_block
+from .common import ROOT, SCRIPTS
+from .llm_measure import EXTRACTIVE, TINY, loadavg, measure, run_child
 
 RESULTS = ROOT / "bench" / "llm.json"
-README = ROOT / "README.md"
-START_MARK, END_MARK = "<!-- bench-llm:start -->", "<!-- bench-llm:end -->"
 TARGETS = {"first_token_p50_s": 1.5, "whole_answer_p50_s": 4.0}  # warm, on the default threads
 
 
@@ -207,17 +199,6 @@ def readme_section(r: dict[str, Any]) -> str:
     return "\n".join(benchmark_section(r))
 
 
-def update_readme(section: str, path: Path = README) -> None:
-    block = f"{START_MARK}\n{section}{END_MARK}"
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        _, tail = rest.split(END_MARK, 1)
-        path.write_text(head + block + tail, encoding="utf-8")
-    else:
-        path.write_text((text.rstrip("\n") + "\n\n" if text else "") + block + "\n", "utf-8")
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -239,7 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--questions", type=int, default=None, help="first N gold questions")
     parser.add_argument("--runs", type=int, default=3, help="repetitions per measurement")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens generated per run")
-    parser.add_argument("--write", action="store_true", help="write README.md and bench/llm.json")
+    parser.add_argument(
+        "--write", action="store_true", help="write the README/docs block and bench/llm.json"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, default=None, help=argparse.SUPPRESS)
@@ -276,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "k": settings.k,
             "prompt_token_budget": settings.prompt_token_budget,
             "max_answer_tokens": settings.max_answer_tokens,
+            # None: each model's own from the catalogue (rag/llm/tuned.json), in its runs.
             "support_threshold": settings.support_threshold,
         },
         "threads": threads,
@@ -286,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": TARGETS,
         "models": [],
     }
-    script = Path(__file__).resolve()
+    script = SCRIPTS / "bench_llm.py"  # the entry point, run again for each child
     for spec in specs:
         entry = model_entry(spec)
         for t in threads:
@@ -311,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(text, encoding="utf-8")
-        update_readme(section)
+        write_block("bench-llm", section)
     return 0
 
 

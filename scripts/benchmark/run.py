@@ -1,8 +1,5 @@
-"""Benchmark: cold start, warm latency, indexing and scale, written to bench/ and the README.
-
-    .venv/bin/python scripts/bench.py                 # full run (tiers 1k, 10k, 100k)
-    .venv/bin/python scripts/bench.py --quick         # fewer runs, tiers 1k and 10k
-    .venv/bin/python scripts/bench.py --tiers 1000,10000 --no-readme
+"""Benchmark: cold start, warm latency, indexing and scale, written to bench/ and the README
+(run as scripts/bench.py, whose docstring shows the command lines).
 
 What is measured (every child process is timed with time.perf_counter and its peak RSS read
 from os.wait4, so memory is the child's own maximum):
@@ -10,7 +7,8 @@ from os.wait4, so memory is the child's own maximum):
 * cold `rag ask "…" --json` against a prebuilt index, beside a straightforward script a typical
   project would write (sentence-transformers + FAISS, same model, same vectors); medians;
 * warm latency in one process: Pipeline.open once, 3 warm-up questions, then every gold question
-  (with its history) `--rounds` times; p50/p95 of total, retrieve and answer;
+  (follow-ups after their replayed history, untimed) `--rounds` times; p50/p95 of total,
+  retrieve and answer;
 * `rag index` on the article: wall time, passages/s, torch embedding rate, size on disk;
 * scale tiers of synthetic news paragraphs (scripts/synthetic_corpus.py): build (embedding and
   indexing apart), peak memory and warm query latency of a fresh process, and flat against
@@ -24,9 +22,8 @@ normalised mean of its sentences' vectors (the README notes say so). FAISS, BM25
 querying are always real.
 
 Internally the script re-runs itself with `--worker NAME` for the measurements that need a
-fresh process. The parts: bench_common (child processes, statistics), bench_workers (what the
-children measure), bench_tiers (the synthetic scale tiers), bench_report (README section and
-plot); this file measures the article, runs the tiers in order and holds the command line.
+fresh process. This module measures the article, runs the tiers in order and holds the command
+line; the other parts are listed in the package's docstring (scripts/benchmark/__init__.py).
 """
 
 from __future__ import annotations
@@ -43,11 +40,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
+from rag.config import SEED_ARTICLES
 
-from bench_common import (  # noqa: E402
+from .blocks import write_block
+from .common import (
     BENCH_DIR,
     Child,
     child_env,
@@ -58,11 +54,9 @@ from bench_common import (  # noqa: E402
     run_child,
     worker,
 )
-from bench_report import markdown, plot, update_readme  # noqa: E402
-from bench_tiers import bench_tier, w_build  # noqa: E402
-from bench_workers import w_ann, w_embed_rate, w_serve  # noqa: E402
-
-from rag.config import SEED_ARTICLES  # noqa: E402
+from .report import markdown, plot
+from .tiers import bench_tier, w_build
+from .workers import w_ann, w_embed_rate, w_serve
 
 RESULTS = BENCH_DIR / "results.json"
 PLOT = BENCH_DIR / "scale.png"
@@ -226,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="override Settings.ann_min_vectors for the tiers",
     )
-    parser.add_argument("--no-readme", action="store_true", help="do not touch README.md")
+    parser.add_argument("--no-readme", action="store_true", help="do not touch the README or docs/")
     parser.add_argument(
         "--from-json",
         type=Path,
@@ -259,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plot(results, PLOT)
     section = markdown(results)
     if not args.no_readme:
-        update_readme(section)
+        write_block("bench", section)
     print(section)
     return 0
 
