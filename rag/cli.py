@@ -95,12 +95,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
 
+    p = commands.add_parser(
+        "fit-logistic", help="(development) fit the logistic reader on the gold set's dev half"
+    )
+    _gold(p)
+    p.add_argument("--write", action="store_true", help="save rag/answer/logistic_reader.json")
+    p.add_argument(
+        "--report-test",
+        action="store_true",
+        help="also answer the test half (once choices are final: looking at it while changing "
+        "features would tune on it)",
+    )
+    _common(p)
+
+    p = commands.add_parser(
+        "tune-model",
+        help="(development) choose a model's support threshold and prompt on the gold set's dev "
+        "half with the real model (slow)",
+    )
+    p.add_argument("--model", required=True, help="installed model name or GGUF file")
+    _gold(p)
+    p.add_argument(
+        "--write",
+        action="store_true",
+        help="write bench/tune-NAME.json and the model's entry in rag/llm/tuned.json",
+    )
+    _common(p)
+
     for entry in _plugins():
         try:
             entry.load()(commands, _answering)
         except Exception as exc:  # a broken plugin must not break the core commands
             print(f"warning: command plugin {entry.name} unavailable: {exc}", file=sys.stderr)
     return parser
+
+
+def _gold(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--gold",
+        type=Path,
+        default=None,
+        help="gold JSONL file (default: tests/gold/qa.jsonl of a source checkout)",
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -361,12 +397,36 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_logistic(args: argparse.Namespace) -> int:
+    from rag.evaluation.fit_logistic import fit_logistic
+    from rag.evaluation.gold import default_gold
+
+    settings = settings_from(args)
+    fitted = fit_logistic(args.gold or default_gold(), args.report_test, print, settings)
+    if args.write:
+        progress(f"wrote {fitted.write()}")
+    return 0
+
+
+def cmd_tune_model(args: argparse.Namespace) -> int:
+    from rag.evaluation.gold import default_gold
+    from rag.evaluation.tune_model import tune_model, write_tuning
+
+    report = tune_model(settings_from(args), args.gold or default_gold(), print)
+    if args.write:
+        for path in write_tuning(report):
+            progress(f"wrote {path}")
+    return 0
+
+
 HANDLERS = {
     "index": cmd_index,
     "ask": cmd_ask,
     "chat": cmd_chat,
     "eval": cmd_eval,
     "models": cmd_models,
+    "fit-logistic": cmd_fit_logistic,
+    "tune-model": cmd_tune_model,
 }
 
 

@@ -103,11 +103,13 @@ class Settings:
     temperature: float = 0.0
     seed: int = 0
     # A generated sentence must reach this support against its best paragraph to be kept and
-    # cited. Chosen on the gold set's dev half with a real model (scripts/tune_model.py).
-    support_threshold: float = 0.58
+    # cited. None: the model's own, tuned on the gold set's dev half with the real model and kept
+    # in the model catalogue (rag.llm.catalogue, `rag tune-model`); 0.58 for a GGUF tuned nowhere.
+    support_threshold: float | None = None
     # Whether the prompt allows the model to answer "The article does not say." (else abstention
-    # is left to the support measure alone). Chosen on the dev half (scripts/tune_model.py).
-    model_may_abstain: bool = False
+    # is left to the support measure alone). None: the model's own from the catalogue, like
+    # support_threshold; False for a GGUF tuned nowhere.
+    model_may_abstain: bool | None = None
     # On a model failure: "error" stops with a one-line error, "extractive" falls back.
     on_model_error: OnModelError = "error"
 

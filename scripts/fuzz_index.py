@@ -2,16 +2,11 @@
 
     python scripts/fuzz_index.py [--write] [--kills N] [--no-damage]
 
-Builds the article's index once (the real `rag index`, in a temporary folder), then for every
-file of the build and every kind of damage — truncated to half, zeroed (same size), random bytes
-(same size), deleted, and shape-preserving garbage (a .npy with its header kept and random data,
-JSON of the wrong shape, a FAISS file of random vectors of the same count and dimension) — it
-copies the pristine index, damages the one file and runs `rag ask --json` in a fresh process.
-
-An outcome is good when the ask answers right (exit 0, cites ¶13, names the Co-ordination
-Framework), noting whether it rebuilt the index first, or fails with exactly one `error:` line and
-no traceback. Anything else is a failure, and the script exits 1. `--write` puts the table in
-docs/reliability.md between the fuzz markers.
+The full run of the fuzzer whose cases are the slow test tests/test_fuzz_index.py (which says
+what a case is and what a good outcome is, and runs a seeded sample of them): builds the
+article's index once (the real `rag index`, in a temporary folder), then runs every file of the
+build with every kind of damage. Any bad outcome makes the script exit 1. `--write` puts the table
+in the README (or the docs/ page) between the fuzz markers.
 
 With `--kills N` it also starts `rag index` N times and kills it with SIGKILL after a random
 0.5-12 s (parse, embedding, FAISS, ONNX export, swap), then asks: every ask must answer right
@@ -21,9 +16,6 @@ from the previous or the new index, and no `.tmp-*` build may be taken for the i
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,74 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.config import SEED_ARTICLES
-
 ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = SEED_ARTICLES / "000_5d857531382a8c3c.txt"
-QUESTION = "who nominated Al Sudani?"
-DAMAGES = ("truncate", "zero", "random", "delete", "garbage")
-RAG = [sys.executable, "-m", "rag.cli"]
+sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
+from benchmark.blocks import write_block  # noqa: E402
 
-def run(args: list[str], index_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_INDEX_DIR"] = str(index_dir)
-    return subprocess.run(
-        [*RAG, *args], env=env, capture_output=True, text=True, timeout=300, cwd=ROOT
-    )
-
-
-def garbage(path: Path, rng: np.random.Generator) -> None:
-    """Damage that keeps the file's outward shape."""
-    if path.suffix == ".npy":
-        array = np.load(path, allow_pickle=False)
-        np.save(path, rng.integers(-(2**31), 2**31, size=array.shape).astype(array.dtype))
-    elif path.suffix == ".json":
-        original = json.loads(path.read_text(encoding="utf-8"))
-        path.write_text(json.dumps([] if isinstance(original, dict) else {}), encoding="utf-8")
-    elif path.suffix == ".faiss":
-        import faiss
-
-        index = faiss.read_index(str(path))
-        random = faiss.IndexFlatIP(index.d)
-        random.add(rng.normal(size=(index.ntotal, index.d)).astype("float32"))
-        faiss.write_index(random, str(path))
-    else:
-        path.write_bytes(rng.integers(0, 256, size=path.stat().st_size, dtype=np.uint8).tobytes())
-
-
-def damage(path: Path, how: str, rng: np.random.Generator) -> None:
-    size = path.stat().st_size
-    if how == "truncate":
-        path.write_bytes(path.read_bytes()[: size // 2])
-    elif how == "zero":
-        path.write_bytes(bytes(size))
-    elif how == "random":
-        path.write_bytes(rng.integers(0, 256, size=size, dtype=np.uint8).tobytes())
-    elif how == "delete":
-        path.unlink()
-    else:
-        garbage(path, rng)
-
-
-def outcome(done: subprocess.CompletedProcess[str]) -> str:
-    if "Traceback" in done.stderr:
-        return "FAIL: traceback"
-    if done.returncode == 0:
-        try:
-            answer = json.loads(done.stdout)
-        except ValueError:
-            return "FAIL: no JSON"
-        right = "Co-ordination Framework" in answer["answer"] and any(
-            c["paragraph"] == 13 for c in answer["citations"]
-        )
-        if not right:
-            return "FAIL: wrong answer"
-        return "rebuilt, answered" if "building the index" in done.stderr else "answered"
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    if len(errors) == 1 and done.stderr.strip().splitlines()[-1] == errors[0]:
-        return "one error line"
-    return f"FAIL: exit {done.returncode}"
+from tests.conftest import ARTICLE, RAG, child_environment, run_rag  # noqa: E402
+from tests.test_fuzz_index import DAMAGES, QUESTION, build_files, damaged_ask, outcome  # noqa: E402
 
 
 def table(results: dict[tuple[str, str], str]) -> str:
@@ -121,15 +52,13 @@ def table(results: dict[tuple[str, str], str]) -> str:
 def kills(count: int, rng: np.random.Generator, tmp: Path) -> str:
     """Kill `rag index` at random moments; each following ask must answer right."""
     index_dir = tmp / "killed"
-    if run(["index", str(ARTICLE)], index_dir).returncode != 0:
+    if run_rag("index", str(ARTICLE), index_dir=index_dir).returncode != 0:
         return "FAIL: first build"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_INDEX_DIR"] = str(index_dir)
     outcomes = []
     for _ in range(count):
         process = subprocess.Popen(
             [*RAG, "index", str(ARTICLE)],
-            env=env,
+            env=child_environment(index_dir),
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -139,7 +68,7 @@ def kills(count: int, rng: np.random.Generator, tmp: Path) -> str:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        outcomes.append(outcome(run(["ask", "--json", QUESTION], index_dir)))
+        outcomes.append(outcome(run_rag("ask", "--json", QUESTION, index_dir=index_dir)))
         print(f"kill -9: {outcomes[-1]}", flush=True)
     good = sum(not o.startswith("FAIL") for o in outcomes)
     return (
@@ -148,18 +77,23 @@ def kills(count: int, rng: np.random.Generator, tmp: Path) -> str:
     )
 
 
-def write_readme(section: str, marker: str = "fuzz") -> None:
-    readme = ROOT / "docs" / "reliability.md"
-    text = readme.read_text(encoding="utf-8")
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    before, _, rest = text.partition(start)
-    _, _, after = rest.partition(end)
-    readme.write_text(f"{before}{start}\n{section}\n{end}{after}", encoding="utf-8")
+def damage_every_file(tmp: Path, rng: np.random.Generator) -> dict[tuple[str, str], str] | None:
+    pristine = tmp / "pristine"
+    built = run_rag("index", str(ARTICLE), index_dir=pristine)
+    if built.returncode != 0:
+        print(built.stderr, file=sys.stderr)
+        return None
+    results: dict[tuple[str, str], str] = {}
+    for name in build_files(pristine):
+        for how in DAMAGES:
+            results[(name, how)] = damaged_ask(pristine, tmp / "case", name, how, rng)
+            print(f"{name:40} {how:9} {results[(name, how)]}", flush=True)
+    return results
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="put the table in docs/reliability.md")
+    parser.add_argument("--write", action="store_true", help="put the table in the README")
     parser.add_argument("--kills", type=int, default=0, help="also kill rag index N times")
     parser.add_argument("--no-damage", action="store_true", help="skip the file damage")
     args = parser.parse_args()
@@ -174,34 +108,14 @@ def main() -> int:
             print(section)
             failed = any(r.startswith("FAIL") for r in results.values())
             if args.write:
-                write_readme(section)
+                write_block("fuzz", section)
         if args.kills:
             line = kills(args.kills, rng, Path(tmp))
             print(line)
             failed = failed or "FAIL" in line or " 0 of" in line
             if args.write:
-                write_readme(line, "kills")
+                write_block("kills", line)
     return 1 if failed else 0
-
-
-def damage_every_file(tmp: Path, rng: np.random.Generator) -> dict[tuple[str, str], str] | None:
-    pristine = tmp / "pristine"
-    built = run(["index", str(ARTICLE)], pristine)
-    if built.returncode != 0:
-        print(built.stderr, file=sys.stderr)
-        return None
-    build = (pristine / "current").resolve()
-    files = sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file())
-    results: dict[tuple[str, str], str] = {}
-    for name in files:
-        for how in DAMAGES:
-            case = tmp / "case"
-            shutil.rmtree(case, ignore_errors=True)
-            shutil.copytree(pristine, case, symlinks=True)
-            damage((case / "current").resolve() / name, how, rng)
-            results[(name, how)] = outcome(run(["ask", "--json", QUESTION], case))
-            print(f"{name:40} {how:9} {results[(name, how)]}", flush=True)
-    return results
 
 
 if __name__ == "__main__":

@@ -227,6 +227,14 @@ def one_line_error(done: subprocess.CompletedProcess, code: int) -> str:
     return str(lines[-1])
 
 
+def child_environment(index_dir: Path | None = None) -> dict[str, str]:
+    """This process's environment without RAG_* settings, but for RAG_INDEX_DIR=`index_dir`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    if index_dir is not None:
+        env["RAG_INDEX_DIR"] = str(index_dir)
+    return env
+
+
 def run_rag(
     *args: str,
     index_dir: Path | None = None,
@@ -235,9 +243,7 @@ def run_rag(
     timeout: float = 300,
 ) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    if index_dir is not None:
-        full_env["RAG_INDEX_DIR"] = str(index_dir)
+    full_env = child_environment(index_dir)
     full_env.update(env or {})
     return subprocess.run(
         [*RAG, *args],

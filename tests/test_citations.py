@@ -20,12 +20,13 @@ from rag.answer.attribution import CheckedAnswer, check, names, split_claims
 from rag.config import Settings
 from rag.index.build import build_index
 from rag.index.store import Index, open_index
+from rag.llm.catalogue import DEFAULT_TUNING
 from rag.results import ABSTENTION, Dropped
 from rag.retrieval.retriever import Hit, Retrieval
 
 from .conftest import FakeEmbedder
 
-THRESHOLD = Settings().support_threshold
+THRESHOLD = DEFAULT_TUNING.support_threshold
 
 STORY = """Harbour town opens its new bridge
 

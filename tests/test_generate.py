@@ -312,6 +312,18 @@ def test_the_system_prompt_is_the_same_for_every_question(index: Index) -> None:
     assert ABSTENTION not in default.messages[0]["content"]
 
 
+def test_the_model_s_own_tuned_values_apply_unless_set(index: Index) -> None:
+    class Smol(FakeModel):
+        name = "smollm2-135m"
+
+    unknown = answerer(index, FakeModel("x"))
+    assert (unknown.support_threshold, unknown.may_abstain) == (0.58, False)
+    smol = answerer(index, Smol("x"))
+    assert (smol.support_threshold, smol.may_abstain) == (0.30, False)  # rag/llm/tuned.json
+    chosen = answerer(index, Smol("x"), support_threshold=0.7, model_may_abstain=True)
+    assert (chosen.support_threshold, chosen.may_abstain) == (0.7, True)
+
+
 def test_labels() -> None:
     assert [label(i) for i in (0, 1, 25, 26, 27, 52)] == ["A", "B", "Z", "A2", "B2", "A3"]
 

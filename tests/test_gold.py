@@ -19,9 +19,18 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import InputError
-from rag.evaluation.gold import CHECKOUT_GOLD, SPLITS, TYPES, load_gold, select_split
+from rag.evaluation.gold import (
+    CHECKOUT_GOLD,
+    SPLITS,
+    TYPES,
+    GoldCase,
+    load_gold,
+    select_split,
+)
+from rag.evaluation.replay import replay
 from rag.evaluation.scoring import evaluate
 from rag.pipeline import Pipeline
+from rag.results import Answer
 
 from .conftest import ARTICLE, GOLD_CORPUS, REAL_MODEL, with_model
 
@@ -110,6 +119,32 @@ def assert_within(
 
 def gold_pipeline_settings(gold_index_dir: Path, model: str = "") -> Settings:
     return Settings.load({"index_dir": gold_index_dir, "model": model}, env={})
+
+
+def test_a_follow_up_is_replayed_after_the_system_s_own_answers() -> None:
+    class Recording:
+        """Answers each question with a text of its own and records what it was given."""
+
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def ask(self, question: str, history: Any = ()) -> Answer:
+            self.calls.append((question, list(history)))
+            return Answer(question, question, f"own answer {len(self.calls)}", [], False, "x")
+
+        def trace(self, question: str, history: Any = (), depth: int = 0) -> Any:
+            self.calls.append((question, list(history)))
+            return depth
+
+    gold = [("who won?", "gold answer one"), ("and where?", "gold answer two")]
+    case = GoldCase("f1", "followup", "when?", ("2022",), "", tuple(gold))
+    pipeline = Recording()
+    assert replay(pipeline, case, depth=10) == 10  # type: ignore[arg-type]
+    assert pipeline.calls == [
+        ("who won?", []),
+        ("and where?", [("who won?", "own answer 1")]),
+        ("when?", [("who won?", "own answer 1"), ("and where?", "own answer 2")]),
+    ]
 
 
 @pytest.mark.slow

@@ -111,14 +111,18 @@ LAYERS = {
         "rag.evaluation.gold",  # ... and the gold file it scores
         "rag.evaluation.squad",  # `rag eval --squad`: the SQuAD file
         "rag.evaluation.squad_scoring",  # ... and its scoring
+        "rag.evaluation.fit_logistic",  # `rag fit-logistic`
+        "rag.evaluation.tune_model",  # `rag tune-model`
         "rag.llm",  # `rag models`: the catalogue
     },
     "rag/evaluation/scoring.py": {
         "rag.errors",
         "rag.evaluation.gold",
+        "rag.evaluation.replay",  # asking a case as a chat would
         "rag.answer.attribution",  # claims, for scoring
         "rag.text.numbers",  # the hedges left out of an exact match ("nearly 5,000")
     },
+    "rag/evaluation/replay.py": {"rag.evaluation.gold", "rag.chat.conversation", "rag.pipeline"},
     "ui/app.py": set(),
     "ui/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into
     "ui/render.py": {"rag.results"},  # the answer's format: the [¶N] marker, abstention

@@ -146,6 +146,58 @@ def test_an_unknown_model_name_is_a_one_line_error(tmp_path: Path) -> None:
     assert not (tmp_path / "index").exists() and list(tmp_path.iterdir()) == []  # no index built
 
 
+def test_each_catalogue_model_carries_its_tuned_values_with_their_provenance() -> None:
+    tuned = catalogue.read_tuned()
+    assert set(tuned) <= set(catalogue.CATALOGUE)
+    # The values chosen by the tuning runs in bench/ (not re-tuned here: that needs the models).
+    for name in tuned:
+        report = json.loads((ROOT / "bench" / f"tune-{name}.json").read_text(encoding="utf-8"))
+        chosen = report["chosen"]
+        assert catalogue.model_tuning(name) == catalogue.Tuning(
+            chosen["support_threshold"], chosen["model_may_abstain"]
+        )
+        provenance = tuned[name]["tuned"]
+        assert isinstance(provenance, dict)
+        assert provenance["file"] == f"bench/tune-{name}.json"
+        assert provenance["rule"] == report["rule"]
+    assert catalogue.model_tuning("qwen2.5-coder-0.5b") == catalogue.Tuning(0.58, False)
+    assert catalogue.model_tuning("SmolLM2-135M") == catalogue.Tuning(0.30, False)
+    assert catalogue.model_tuning("some-file-stem") == catalogue.DEFAULT_TUNING
+
+
+def test_a_broken_tuning_file_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "tuned.json"
+    bad.write_text('{"format": "rag model tuning v1", "models": {"m": {}}}', encoding="utf-8")
+    with pytest.raises(ModelError, match="m has no numeric support_threshold"):
+        catalogue.model_tuning("m", bad)
+    bad.write_text("[1]", encoding="utf-8")
+    with pytest.raises(ModelError, match="unreadable"):
+        catalogue.model_tuning("m", bad)
+
+
+def test_written_tuning_is_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "tuned.json"
+    path.write_text(catalogue.TUNED.read_text(encoding="utf-8"), encoding="utf-8")
+    entry: dict[str, object] = {"support_threshold": 0.4, "model_may_abstain": True, "tuned": {}}
+    catalogue.write_tuned("smollm2-135m", entry, path)
+    assert catalogue.model_tuning("smollm2-135m", path) == catalogue.Tuning(0.4, True)
+    assert catalogue.model_tuning("qwen2.5-coder-0.5b", path) == catalogue.Tuning(0.58, False)
+
+
+@pytest.mark.parametrize("command", [["fit-logistic"], ["tune-model", "--model", "smollm2-135m"]])
+def test_fitting_and_tuning_refuse_a_missing_gold_file_in_one_line(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rag.cli import main
+
+    missing = tmp_path / "none.jsonl"
+    assert main([*command, "--gold", str(missing), "--index-dir", str(tmp_path / "i")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"error: {missing}: no such gold file\n"
+    assert not (tmp_path / "i").exists()  # refused before any index or model
+
+
 # --------------------------------------------------------------------------- the tiny model (slow)
 
 

@@ -16,7 +16,7 @@ then scored against every sentence of every paragraph shown to the model:
   hold must appear in the paragraph; a paragraph lacking one cannot support the claim at all.
 
 The claim is attributed to its best-supporting paragraph when that reaches the threshold
-(`Settings.support_threshold`, chosen on the gold set's `dev` half), and cited with the
+(the model's own, tuned on the gold set's `dev` half: rag.llm.catalogue), and cited with the
 best-supporting sentence as its verbatim quote; otherwise it is dropped, with the closest
 paragraph and what it lacked as the reason. A wrong `[¶N]` from the model therefore becomes the
 right citation or a dropped claim. The exact abstention sentence on its own makes an abstained

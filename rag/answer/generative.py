@@ -48,6 +48,7 @@ from rag.config import Settings
 from rag.embedding.model import Embedder
 from rag.errors import ModelError
 from rag.index.store import Index
+from rag.llm.catalogue import model_tuning
 from rag.results import ABSTENTION, Answer, Dropped, Fallback
 from rag.retrieval.retriever import Retrieval
 
@@ -100,6 +101,18 @@ class GenerativeAnswerer:
         self.checker = CitationChecker(index, embedder)
         self.extractive = extractive
         self._loaded: LocalModel | None = None  # the model `load` opened, closed by `close`
+        # The model's own tuned values (rag.llm.catalogue) unless the settings name others.
+        tuned = model_tuning(self.model_name)
+        self.support_threshold = (
+            tuned.support_threshold
+            if settings.support_threshold is None
+            else settings.support_threshold
+        )
+        self.may_abstain = (
+            tuned.model_may_abstain
+            if settings.model_may_abstain is None
+            else settings.model_may_abstain
+        )
 
     @classmethod
     def load(
@@ -157,7 +170,7 @@ class GenerativeAnswerer:
             self.settings.prompt_token_budget,
             context_room=room,
             prompt_tokens=getattr(self.model, "prompt_tokens", None),
-            ask_to_abstain=self.settings.model_may_abstain,
+            ask_to_abstain=self.may_abstain,
         )
 
     def stream(
@@ -211,7 +224,7 @@ class GenerativeAnswerer:
         checked = self.checker.check(
             "".join(pieces),
             Retrieval(retrieval.question, retrieval.query_vector, hits, retrieval.elapsed_ms),
-            self.settings.support_threshold,
+            self.support_threshold,
             question=standalone,
         )
         checked = self._answering_only(checked, self.extractive.paragraph_support(ranked))

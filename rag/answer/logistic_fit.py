@@ -1,7 +1,7 @@
 """Fitting the logistic reader: an L2-regularised logistic regression by Newton's method.
 
 Not here: the features (rag.answer.logistic_reader) or choosing answer_k, L2 and the threshold on
-the gold set's dev half (scripts/train_support.py).
+the gold set's dev half (rag.evaluation.fit_logistic).
 """
 
 from __future__ import annotations

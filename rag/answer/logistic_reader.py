@@ -123,7 +123,8 @@ class LogisticParameters:
             )
         return params
 
-    def write(self, path: Path = PARAMETERS) -> None:
+    def write(self, path: Path = PARAMETERS) -> Path:
+        """Save the parameters to `path` (the shipped file by default); the path."""
         raw = {
             "format": FORMAT,
             "reader": "logistic",
@@ -134,6 +135,7 @@ class LogisticParameters:
             "fitted": self.fitted,
         }
         path.write_text(json.dumps(raw, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
 
 
 def probability(features: np.ndarray, weights: np.ndarray, bias: float) -> np.ndarray:

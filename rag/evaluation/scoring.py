@@ -8,8 +8,8 @@ Metrics, over answerable cases unless said otherwise:
   and the false-abstention rate on answerable cases;
 - short-answer exact match, on the cases marked `short`: the answer's `short_answer` equals an
   accepted answer once normalised (`exact_form`).
-Follow-up cases are asked after the system's own answers to their earlier questions (the gold
-`history` supplies the questions; its answers are for readers). Text is compared
+Follow-up cases are asked after the system's own answers to their earlier questions
+(rag.evaluation.replay). Text is compared
 case-insensitively with quotes, dashes and spaces normalised. Not measured:
 fluency or faithfulness of generated wording beyond containment and the citation check.
 """
@@ -20,10 +20,11 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from rag import Conversation, Pipeline
+from rag import Pipeline
 from rag.answer.attribution import split_claims
 from rag.errors import InputError
 from rag.evaluation.gold import TYPES, GoldCase
+from rag.evaluation.replay import replay
 from rag.text.numbers import HEDGES
 
 MRR_DEPTH = 10
@@ -62,12 +63,7 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
                 raise InputError(f"gold case {case.id} (line {case.line}): {exc}") from None
     rows = []
     for case in cases:
-        # A follow-up is asked after the system's own answers to the earlier questions, as in a
-        # real chat (the gold file's ideal answers would flatter the rewriting).
-        conversation = Conversation(pipeline)
-        for earlier, _ in case.history:
-            conversation.ask(earlier)
-        traced = pipeline.trace(case.question, conversation.turns, depth=MRR_DEPTH)
+        traced = replay(pipeline, case, depth=MRR_DEPTH)
         answer = traced.answer
         rank = None
         if case.evidence:

@@ -14,6 +14,11 @@ whole file's size and sha256. `installed_models()` lists those whose packages ar
   file changed in place, even with its size and modification time put back, is never used. A
   wrong assembled file is assembled again from the parts; a wrong single file is an error.
 
+Each model also carries what was tuned for it on the gold set's dev half with the real model
+(rag.evaluation.tune_model): its support threshold and whether the prompt lets it abstain, kept
+as data in `tuned.json` beside this module with their provenance (the tune file, the rule, the
+dev figures). `model_tuning(name)` gives them, or `DEFAULT_TUNING` for a GGUF not tuned here.
+
 Not here: loading or running a model (rag.llm.runtime), choosing a model for the user
 (docs/models.md says which to install and why), downloading anything.
 """
@@ -21,6 +26,7 @@ Not here: loading or running a model (rag.llm.runtime), choosing a model for the
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from dataclasses import dataclass
@@ -30,6 +36,22 @@ from pathlib import Path
 from rag.errors import ModelError, one_line
 
 _CHUNK = 1 << 20
+TUNED = Path(__file__).with_name("tuned.json")
+TUNED_FORMAT = "rag model tuning v1"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What generative answers use for one model (`Settings.support_threshold` and
+    `Settings.model_may_abstain`, when set, win over it)."""
+
+    support_threshold: float  # a model's sentence needs this support to be kept and cited
+    model_may_abstain: bool  # the prompt allows "The article does not say."
+
+
+# For a GGUF file tuned nowhere: Qwen2.5-Coder-0.5B's values, the model most answers were checked
+# with.
+DEFAULT_TUNING = Tuning(support_threshold=0.58, model_may_abstain=False)
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,40 @@ def find_installed(name: str) -> InstalledModel | None:
 
 def installed_models() -> list[InstalledModel]:
     return [found for name in CATALOGUE if (found := find_installed(name)) is not None]
+
+
+def read_tuned(path: Path = TUNED) -> dict[str, dict[str, object]]:
+    """Every tuned model's entry in `path` (values and provenance), by model name; ModelError
+    (one line) when the file is unreadable."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if raw.get("format") != TUNED_FORMAT:
+            raise ValueError(f"not a {TUNED_FORMAT} file")
+        return {str(name): dict(entry) for name, entry in raw["models"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"model tuning file {path} is unreadable ({exc})") from None
+
+
+def model_tuning(name: str, path: Path = TUNED) -> Tuning:
+    """The support threshold and prompt choice tuned for model `name` (a catalogue name or a GGUF
+    file's stem), else DEFAULT_TUNING."""
+    entry = read_tuned(path).get(name.strip().lower())
+    if entry is None:
+        return DEFAULT_TUNING
+    threshold, may_abstain = entry.get("support_threshold"), entry.get("model_may_abstain")
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool):
+        raise ModelError(f"model tuning file {path}: {name} has no numeric support_threshold")
+    if not isinstance(may_abstain, bool):
+        raise ModelError(f"model tuning file {path}: {name} has no true/false model_may_abstain")
+    return Tuning(float(threshold), may_abstain)
+
+
+def write_tuned(name: str, entry: dict[str, object], path: Path = TUNED) -> None:
+    """Record `entry` (support_threshold, model_may_abstain, tuned: provenance) for `name`."""
+    models = read_tuned(path)
+    models[name] = entry
+    raw = {"format": TUNED_FORMAT, "models": dict(sorted(models.items()))}
+    path.write_text(json.dumps(raw, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def is_model_name(spec: str) -> bool:

@@ -1,8 +1,8 @@
-"""Shared by scripts/bench.py and its parts: paths, running a timed child process (wall time and
-peak RSS), the statistics the tables report, and small facts about the machine.
+"""Shared by the benchmark's parts: paths, running a timed child process (wall time and peak
+RSS), the statistics the tables report, and small facts about the machine.
 
-Not here: what is measured (bench_workers, bench_tiers), in what order (bench.py) or how it is
-reported (bench_report).
+Not here: what is measured (workers, tiers, llm_measure), in what order (run, llm) or how it is
+reported (report, blocks).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS = Path(__file__).resolve().parents[1]
+ROOT = SCRIPTS.parent
 BENCH_DIR = ROOT / "bench"
 CACHE_DIR = BENCH_DIR / "cache"
-BENCH_SCRIPT = Path(__file__).resolve().with_name("bench.py")  # runs `--worker NAME` children
+BENCH_SCRIPT = SCRIPTS / "bench.py"  # the entry point; runs `--worker NAME` children
 
 
 @dataclass

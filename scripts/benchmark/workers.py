@@ -1,9 +1,9 @@
 """The measurements scripts/bench.py runs in fresh child processes (`bench.py --worker NAME`),
 each printing one JSON object: torch embedding rate on the article (`embed-rate`), warm latency of
 one process answering the gold questions (`serve`), and flat against HNSW FAISS search on a built
-index (`ann`). The synthetic tiers' index build (`build`) is in bench_tiers.
+index (`ann`). The synthetic tiers' index build (`build`) is in tiers.
 
-Not here: starting the children (bench_common.worker) or reporting (bench_report).
+Not here: starting the children (common.worker) or reporting (report).
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_common import summary
-
 from rag.evaluation.gold import CHECKOUT_GOLD, GoldCase, load_gold
+from rag.evaluation.replay import replay_history
+
+from .common import summary
 
 RETRIEVAL_DEPTH = 200  # rag.retrieval.retriever.CANDIDATES: what the dense index is asked for
 SWEEP_SIZES = (3_000, 10_000, 20_000, 30_000, 50_000, 100_000, 200_000, 300_000)
@@ -57,13 +58,15 @@ def w_serve(args: dict[str, Any]) -> dict[str, Any]:
     pipeline = Pipeline.open(settings, progress=lambda _: None)
     open_s = time.perf_counter() - started
     cases = gold_cases()
-    for case in cases[:3]:
-        pipeline.ask(case.question, list(case.history))
+    # Follow-ups are asked after the system's own earlier answers, replayed once, untimed.
+    histories = [replay_history(pipeline, case) for case in cases]
+    for case, history in list(zip(cases, histories, strict=True))[:3]:
+        pipeline.ask(case.question, history)
     total, retrieve, answer = [], [], []
     for _ in range(int(args["rounds"])):
-        for case in cases:
+        for case, history in zip(cases, histories, strict=True):
             started = time.perf_counter()
-            result = pipeline.ask(case.question, list(case.history))
+            result = pipeline.ask(case.question, history)
             total.append((time.perf_counter() - started) * 1000)
             retrieve.append(result.timings_ms["retrieve"])
             answer.append(result.timings_ms["answer"])

@@ -1,8 +1,7 @@
-"""The benchmark's results as a docs/benchmarks.md section (tables and notes) and a plot
-(bench/scale.png), and that file's block between `<!-- bench:start -->` and `<!-- bench:end -->`
-replaced with it.
+"""The benchmark's results as a section of tables and notes (the `bench` block of the README or
+docs/, written by blocks.write_block) and a plot (bench/scale.png).
 
-Not here: measuring (bench.py, bench_workers, bench_tiers); this part only reads results.json's
+Not here: measuring (run, workers, tiers); this part only reads results.json's
 dictionary, so `bench.py --from-json` redraws without measuring.
 """
 
@@ -11,12 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench_common import ROOT
-
 from rag.index.vectors import HNSW_RECALL_TARGET
 
-README = ROOT / "docs" / "benchmarks.md"
-START_MARK, END_MARK = "<!-- bench:start -->", "<!-- bench:end -->"
 TARGETS = {
     "cold_median_s": 0.8,
     "cold_speedup": 10.0,
@@ -211,17 +206,3 @@ def markdown(results: dict[str, Any]) -> str:
                 "questions' recall there is below the build sample's."
             )
     return "\n".join(lines) + "\n"
-
-
-def update_readme(section: str, path: Path = README) -> None:
-    block = f"{START_MARK}\n{section}{END_MARK}"
-    if not path.is_file():
-        path.write_text(f"# rag\n\n{block}\n", encoding="utf-8")
-        return
-    text = path.read_text(encoding="utf-8")
-    if START_MARK in text and END_MARK in text:
-        head, rest = text.split(START_MARK, 1)
-        _, tail = rest.split(END_MARK, 1)
-        path.write_text(head + block + tail, encoding="utf-8")
-    else:
-        path.write_text(text.rstrip("\n") + f"\n\n{block}\n", encoding="utf-8")

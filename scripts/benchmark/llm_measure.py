@@ -1,6 +1,7 @@
-"""Measurements for scripts/bench_llm.py: one model on one thread count, in a fresh process.
+"""Measurements for the LLM benchmark (scripts/bench_llm.py): one model on one thread count, in
+a fresh process.
 
-`measure(spec, threads, …)` is what a child process of bench_llm.py runs (`run_child` starts it
+`measure(spec, threads, …)` is what a child process of the LLM benchmark runs (`run_child` starts it
 and reads its JSON): it opens the pipeline with `threads` CPU threads everywhere, then
 
 * load time: `rag.llm.runtime.LocalModel.load` (llama.cpp model + context), median of `runs`;
@@ -34,18 +35,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from rag.answer.generative import GenerativeAnswerer  # noqa: E402
-from rag.answer.prompt import system_prompt  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.errors import ModelError  # noqa: E402
-from rag.evaluation.gold import CHECKOUT_GOLD, GoldCase, load_gold  # noqa: E402
-from rag.llm.resolve import model_display_name  # noqa: E402
-from rag.llm.runtime import LocalModel, context_size_for  # noqa: E402
-from rag.pipeline import Pipeline  # noqa: E402
-from rag.results import Answer  # noqa: E402
+from rag.answer.generative import GenerativeAnswerer
+from rag.answer.prompt import system_prompt
+from rag.config import Settings
+from rag.errors import ModelError
+from rag.evaluation.gold import CHECKOUT_GOLD, GoldCase, load_gold
+from rag.evaluation.replay import replay_history
+from rag.llm.resolve import model_display_name
+from rag.llm.runtime import LocalModel, context_size_for
+from rag.pipeline import Pipeline
+from rag.results import Answer
 
 TINY, EXTRACTIVE = "tiny", "extractive"
 FIRST_TOKEN_MAX = 4  # tokens generated when only the first one is timed
@@ -220,14 +219,16 @@ def shared_prefix(model: LocalModel, a: list[dict[str, str]], b: list[dict[str, 
 
 
 def gold_run(pipeline: Pipeline, cases: Sequence[GoldCase]) -> list[dict[str, Any]]:
-    """Each case through `Pipeline.stream` (follow-ups with their gold history), timed."""
+    """Each case through `Pipeline.stream`, timed (a follow-up after its replayed history, which
+    is not timed)."""
     rows = []
     for case in cases:
-        started = time.perf_counter()
         first: float | None = None
         answer: Answer | None = None
         try:
-            stream = pipeline.stream(case.question, list(case.history))
+            history = replay_history(pipeline, case)
+            started = time.perf_counter()
+            stream = pipeline.stream(case.question, history)
             for _ in stream:
                 if first is None:
                     first = time.perf_counter() - started
@@ -283,7 +284,7 @@ def prompt_sizes(
 
     tokens, shown = [], []
     for case in load_gold(CHECKOUT_GOLD):
-        standalone = standalone_question(case.question, case.history)
+        standalone = standalone_question(case.question, replay_history(pipeline, case))
         retrieval = pipeline.retriever.retrieve(standalone, pipeline.settings.k)
         prompt = answerer.prompt_for(retrieval, standalone)
         tokens.append(model.prompt_tokens(prompt.messages))
@@ -327,6 +328,7 @@ def measure(spec: str, threads: int, questions: int | None, runs: int, max_token
         answerer = GenerativeAnswerer(
             model, settings, pipeline.index, pipeline.embedder, pipeline.extractive
         )
+        result["support_threshold"] = answerer.support_threshold
 
         def messages(case: GoldCase) -> list[dict[str, str]]:
             retrieval = pipeline.retriever.retrieve(case.question, settings.k)
@@ -334,7 +336,7 @@ def measure(spec: str, threads: int, questions: int | None, runs: int, max_token
 
         gold = load_gold(CHECKOUT_GOLD)
         first, second = messages(gold[0]), messages(gold[1])
-        system = system_prompt(settings.model_may_abstain)
+        system = system_prompt(answerer.may_abstain)
         result["prefix_reuse"] = prefix_reuse(model, first, second, runs, system)
         print(f"  prefix reuse: {json.dumps(result['prefix_reuse'])}", file=sys.stderr)
         result["generation"] = {

@@ -1,6 +1,6 @@
-"""The synthetic scale tiers of scripts/bench.py: `bench_tier` writes a tier's corpus
-(synthetic_corpus), then has fresh child processes build its index (`--worker build`, here),
-serve the gold questions and compare flat with HNSW search (bench_workers).
+"""The synthetic scale tiers of the benchmark (scripts/bench.py): `bench_tier` writes a tier's
+corpus (synthetic_corpus), then has fresh child processes build its index (`--worker build`, here),
+serve the gold questions and compare flat with HNSW search (workers).
 
 The build worker takes passage vectors from the ONNX export of the bundled MiniLM, computed once
 and cached in bench/cache/ by (seed, size, mode), and hands them to the real `build_index`
@@ -8,7 +8,7 @@ through an embedder that looks them up; the build's parts (parse, FAISS, BM25, e
 apart. Tiers up to `--full-embed-max` paragraphs ("full") embed every passage; above it ("pool")
 only the unique-sentence pool is embedded and each paragraph's vector is the normalised mean of
 its sentences' vectors. Not here: generating the text (synthetic_corpus), serving or searching
-the tier (bench_workers), the article's measurements (bench.py).
+the tier (workers), the article's measurements (run).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench_common import CACHE_DIR, folder_bytes, loadavg, log, worker
+from .common import CACHE_DIR, folder_bytes, loadavg, log, worker
 
 
 class CachedEmbedder:

@@ -1,0 +1,65 @@
+"""The benchmark's one writer of generated blocks (scripts/benchmark/blocks.py) and its report.
+
+A block between `<!-- NAME:start -->` and `<!-- NAME:end -->` is replaced in whichever file holds
+it, README.md or a page of docs/, and appended to the README when no file does. The `bench`
+block, wherever it lives, is what the report makes of bench/results.json (`scripts/bench.py
+--from-json bench/results.json` redraws it without measuring).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def benchmark(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The package scripts/benchmark (scripts/ itself is not a package)."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    return importlib.import_module("benchmark")
+
+
+def test_a_block_is_replaced_where_it_is(benchmark: ModuleType, tmp_path: Path) -> None:
+    blocks = importlib.import_module("benchmark.blocks")
+    (tmp_path / "README.md").write_text("# r\n\n<!-- x:start -->\nold\n<!-- x:end -->\nend\n")
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "benchmarks.md"
+    page.write_text("# b\n<!-- bench:start -->\nold\n<!-- bench:end -->\n\nnotes\n")
+    assert blocks.write_block("bench", "| new |\n", tmp_path) == page
+    assert page.read_text() == "# b\n<!-- bench:start -->\n| new |\n<!-- bench:end -->\n\nnotes\n"
+    assert blocks.write_block("x", "new", tmp_path) == tmp_path / "README.md"
+    assert (tmp_path / "README.md").read_text() == (
+        "# r\n\n<!-- x:start -->\nnew\n<!-- x:end -->\nend\n"
+    )
+    assert blocks.write_block("y", "added\n", tmp_path) == tmp_path / "README.md"
+    assert (
+        (tmp_path / "README.md")
+        .read_text()
+        .endswith("end\n\n<!-- y:start -->\nadded\n<!-- y:end -->\n")
+    )
+
+
+def test_the_bench_block_is_the_report_of_the_recorded_results(benchmark: ModuleType) -> None:
+    blocks = importlib.import_module("benchmark.blocks")
+    report = importlib.import_module("benchmark.report")
+    holder = blocks.holder("bench")
+    assert holder is not None
+    start, end = blocks.markers("bench")
+    shown = holder.read_text(encoding="utf-8").split(start, 1)[1].split(end, 1)[0]
+    results = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    made = "\n" + report.markdown(results)
+
+    # The footnotes' wording may be newer than the recorded block (the gold set's size is no
+    # longer written into them); the tables are compared whole.
+    def tables(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not re.match(r"[¹²³⁴⁵]", line)]
+
+    assert tables(made) == tables(shown)
+    assert any(line.startswith("| ") for line in tables(made))
