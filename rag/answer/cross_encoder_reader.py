@@ -11,7 +11,10 @@ session is made on the first question, not when the pipeline opens.
 
 Reading every sentence of five paragraphs costs too much on two cores, so the logistic reader
 (rag.answer.logistic_reader, cheap) first picks the `shortlist` most likely candidates; those
-are read by the model and the others get probability 0. Pairs are built by
+are read by the model and the others get probability 0. The model was trained as a correction
+of the logistic reader: a shortlisted candidate's probability is sigmoid(model logit + the
+logistic log-odds of the same candidate), so it starts from the logistic reader's judgement and
+moves it by what reading the pair together adds. Pairs are built by
 rag.answer.reader_pairs, the format it was trained on. Runs on onnxruntime, tokenizers and
 numpy: no torch. Not here: training (rag.answer.reader_training).
 """
@@ -39,6 +42,7 @@ from rag.retrieval.candidates import Candidate
 FOLDER = Path(__file__).with_name("cross_encoder")
 FORMAT = "rag cross-encoder reader v1"
 BATCH_SIZE = 32
+PRIOR_CLIP = 1e-4  # the logistic probability is clipped to [1e-4, 1 - 1e-4] before its log-odds
 
 
 @dataclass(frozen=True)
@@ -138,8 +142,11 @@ class CrossEncoderReader:
             c = candidates[i]
             paragraph = self.index.paragraph(c.doc, c.paragraph).text
             pairs.append(text_pair(question.text, paragraph, c.start, c.end, self._titles[c.doc]))
-        logits = self.logits(pairs)
-        probabilities[chosen] = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        # The model was trained as a correction of the logistic reader: its logit is added to
+        # the logistic log-odds of the same candidate.
+        prior = np.clip(cheap[chosen], PRIOR_CLIP, 1.0 - PRIOR_CLIP)
+        z = self.logits(pairs).astype(np.float64) + np.log(prior / (1.0 - prior))
+        probabilities[chosen] = 1.0 / (1.0 + np.exp(-z))
         return probabilities
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
