@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.config import SEED_ARTICLES  # noqa: E402
+from rag.text.numbers import MONTHS, WEEKDAYS  # noqa: E402
 from rag.text.sentences import split_sentences  # noqa: E402
 
 POOL_MAX = 30_000
@@ -142,21 +143,7 @@ VERBS = [
     "warned about",
     "played down",
 ]
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+DAYS = WEEKDAYS  # the one list of weekdays and of months is rag.text.numbers
 
 TEMPLATES = [
     "{person}, the {role}, said on {day} that the government would not tolerate attacks on "
@@ -230,7 +217,7 @@ def _mutate(sentence: str, rng: random.Random) -> str:
     for group in (PEOPLE, PLACES, ORGS, COUNTRIES, DAYS, MONTHS):
         names = "|".join(re.escape(name) for name in sorted(group, key=len, reverse=True))
 
-        def swap(_: re.Match[str], group: list[str] = group) -> str:
+        def swap(_: re.Match[str], group: Sequence[str] = group) -> str:
             return rng.choice(group)
 
         out = re.sub(rf"\b(?:{names})\b", swap, out)
