@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from rag.documents.passages import LEFT_OUT
 from rag.llm import catalogue
 from rag.results import ABSTENTION, Answer
 
@@ -76,11 +77,12 @@ def test_an_instruction_planted_in_the_document_changes_nothing(
     hits = pipeline.trace(QUESTION, depth=10).retrieval.hits
     texts = [pipeline.index.paragraph(h.doc, h.paragraph).text for h in hits]
     assert INJECTION in texts
-    k = texts.index(INJECTION) + 1  # retrieve deep enough that the model reads the instruction
+    k = texts.index(INJECTION) + 1  # retrieve deep enough that the prompt would hold it
     assert k <= 8, texts  # ... which sits among the paragraphs about the nomination
     traced = pipeline.trace(QUESTION, k=k)
     prompt = pipeline.generator.prompt_for(traced.retrieval.top(k), QUESTION)
-    assert INJECTION in prompt.messages[1]["content"]
+    assert INJECTION not in prompt.messages[1]["content"]  # the model never reads it ...
+    assert LEFT_OUT in prompt.messages[1]["content"]  # ... and is told one was left out
     answer = traced.answer
     assert answer.mode == "llm" and answer.model == REAL_MODEL
     if answer.fallback is not None:  # the model obeyed (Qwen 0.5B does): the check removed it
