@@ -23,6 +23,10 @@ HEAVY = (
     "onnxruntime",
     "bm25s",
     "scipy",
+    "trafilatura",
+    "lxml",
+    "pypdf",
+    "httpx",
 )
 ADAPTERS = {
     "torch": {"rag/embedding/torch_encoder.py", "rag/embedding/onnx_export.py"},
@@ -33,6 +37,10 @@ ADAPTERS = {
     "llama_cpp": {"rag/llm/runtime.py"},
     "gradio": set(),  # only ui/
     "bm25s": {"rag/index/bm25.py"},
+    "trafilatura": {"rag/documents/html.py"},
+    "lxml": {"rag/documents/html.py"},
+    "pypdf": {"rag/documents/pdf.py"},
+    "httpx": {"rag/documents/fetch.py"},
 }
 
 

@@ -256,10 +256,13 @@ def header_html(documents: Sequence[Any], mode_label: str) -> str:
     more = ""
     if len(documents) > 1:
         more = f' <span class="rag-more">and {len(documents) - 1} more article(s)</span>'
-    date = f'<span class="rag-date">{text(first.dateline)}</span>' if first.dateline else ""
+    # A web page's own title and date (its metadata) when it has them; else the article's text.
+    title = getattr(first, "title", "") or first.headline
+    dated = first.dateline or getattr(first, "date", "")
+    date = f'<span class="rag-date">{text(dated)}</span>' if dated else ""
     return (
         '<div class="rag-header">'
-        f'<h1 class="rag-title">{text(first.headline)}{more}</h1>'
+        f'<h1 class="rag-title">{text(title)}{more}</h1>'
         f'<div class="rag-meta">{date}'
         f'<span class="rag-mode" title="answering mode">mode: {text(mode_text(mode_label))}'
         "</span>"

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Settings
-from rag.documents.parse import load_documents
 from rag.documents.passages import units_for
+from rag.documents.sources import load_documents
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
 from rag.index.bm25 import build_bm25
 from rag.index.files import record_files
