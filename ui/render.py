@@ -115,7 +115,7 @@ def sources_html(citations: Sequence[Any], multi_doc: bool) -> str:
     for citation in citations:
         span = quote_span(citation.text, citation.quote, citation.start, citation.end)
         body = highlighted(citation.text, [span] if span else [])
-        label = text(marker(citation.doc, citation.paragraph, multi_doc))
+        label = text(citation.marker(multi_doc))
         items.append(f'<li class="rag-source"><span class="rag-cite">{label}</span> {body}</li>')
     return (
         '<div class="rag-sources"><div class="rag-sources-title">Sources</div>'
@@ -129,7 +129,7 @@ def closest_html(closest: Any, multi_doc: bool) -> str:
         return ""
     span = quote_span(closest.text, closest.quote, closest.start, closest.end)
     body = highlighted(closest.text, [span] if span else [])
-    label = text(marker(closest.doc, closest.paragraph, multi_doc))
+    label = text(closest.marker(multi_doc))
     return (
         '<div class="rag-closest"><div class="rag-closest-title">Closest paragraph '
         f'(it does not answer)</div><span class="rag-cite">{label}</span> {body}</div>'

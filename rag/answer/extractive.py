@@ -133,6 +133,7 @@ class ExtractiveAnswerer:
             start,
             end,
             sentence.score,
+            paragraph.page,
         )
 
 
