@@ -34,13 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rag {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = commands.add_parser("index", help="(re)build the index from .txt/.md files or folders")
+    p = commands.add_parser(
+        "index", help="(re)build the index from .txt/.md/.html/.pdf files, folders or URLs"
+    )
     p.add_argument(
         "paths",
         nargs="*",
-        type=Path,
         metavar="PATH",
-        help="files or folders to index (default: the bundled article, or RAG_SOURCES)",
+        help="files, folders or http(s) URLs to index (default: the bundled article, or "
+        "RAG_SOURCES)",
+    )
+    p.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="let a URL lead to a loopback or private address (RAG_ALLOW_PRIVATE_URLS=1)",
     )
     _common(p)
 
@@ -147,6 +155,7 @@ def settings_from(args: argparse.Namespace) -> Any:
     overrides: dict[str, Any] = {field: getattr(args, flag, None) for flag, field in COMMON.items()}
     overrides["k"] = getattr(args, "k", None)
     overrides["model"] = getattr(args, "model", None)
+    overrides["allow_private_urls"] = getattr(args, "allow_private_urls", None)
     if getattr(args, "fallback_extractive", False):
         overrides["on_model_error"] = "extractive"
     return Settings.load(overrides)
@@ -194,7 +203,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     from rag import build_index
 
     settings = settings_from(args)
-    sources = args.paths or list(settings.sources)
+    sources = args.paths or list(settings.sources)  # paths and URLs, told apart by the build
     build_index(
         settings,
         sources,

@@ -4,7 +4,8 @@ Text (.txt, .md), web pages (.html, .htm) and PDFs (.pdf) are read; the suffix p
 and the content must agree with it (a binary renamed .pdf is refused before anything is parsed).
 Files are checked for existence, size and encoding here; what a format's content means lives in
 its own module (rag.documents.parse, rag.documents.html, rag.documents.pdf), imported only when
-a file of that format is read. Not here: fetching URLs (rag.documents.fetch).
+a file of that format is read. Not here: fetching URLs (rag.documents.fetch); a
+fetched copy is read here as a file, with the URL it came from.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from rag.documents.fetch import fetched_record
 from rag.documents.parse import Document, parse_text
 from rag.errors import SourceError
 from rag.progress import Progress, no_progress
@@ -43,7 +45,11 @@ def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
-    return document_from_bytes(data, path.stem, path)
+    document = document_from_bytes(data, path.stem, path)
+    fetched = fetched_record(path)
+    if fetched is None:
+        return document
+    return dataclasses.replace(document, source_url=fetched.url, fetched_at=fetched.fetched_at)
 
 
 def document_from_bytes(data: bytes, name: str, path: Path, kind: str = "") -> Document:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.config import Settings
+from rag.config import Settings, is_url
 from rag.documents.passages import units_for
 from rag.documents.sources import load_documents
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
@@ -46,7 +46,7 @@ from rag.progress import Progress, no_progress
 
 def build_index(
     settings: Settings,
-    sources: Sequence[Path],
+    sources: Sequence[Path | str],
     *,
     progress: Progress = no_progress,
     embedder: Any = None,
@@ -59,7 +59,9 @@ def build_index(
     """
     started = time.perf_counter()
     max_bytes = settings.max_source_mb * 2**20
-    documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes, progress)
+    documents = load_documents(
+        [_local(s, settings, progress) for s in sources], max_bytes, progress
+    )
     units = units_for(documents)
     builds = settings.index_dir / "builds"
     check_ours(settings.index_dir)  # before any work: never build over what is not ours
@@ -155,6 +157,17 @@ def _current_has_encoder(settings: Settings) -> bool:
         return bool(read_manifest(current_path(settings.index_dir)).get("query_encoder"))
     except IndexUnreadable:
         return False
+
+
+def _local(source: Path | str, settings: Settings, progress: Progress) -> Path:
+    """A source as a file: a URL fetched into the index folder, a path resolved."""
+    if is_url(source):
+        from rag.documents.fetch import fetch
+
+        progress(f"fetching {source}…")
+        folder = settings.index_dir / "fetched"
+        return fetch(str(source), folder, allow_private=settings.allow_private_urls)
+    return _resolved(Path(source))
 
 
 def _resolved(path: Path) -> Path:

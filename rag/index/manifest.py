@@ -44,6 +44,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
 
 def _source_entry(document: Document) -> dict[str, Any]:
     entry = {"name": document.name, "path": str(document.path), "sha256": document.sha256}
+    if document.source_url:  # fetched: `path` is the copy in the index folder, read from there
+        entry["url"] = document.source_url
     if document.path.resolve().parent == SEED_ARTICLES:
         # The article that ships with rag: found again by file name in whichever install opens
         # the index (the per-user index folder is shared by every install and checkout).
