@@ -204,11 +204,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     sources = args.paths or list(settings.sources)  # paths and URLs, told apart by the build
-    build_index(
-        settings,
-        sources,
-        progress=progress,
-    )
+    from rag.progress import terminal_bar
+
+    build_index(settings, sources, progress=progress, bar=terminal_bar)
     return 0
 
 
@@ -282,7 +280,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.index_dir is None:  # an index of the documents the gold file is about
         settings = gold_settings(settings, gold)
     pipeline = Pipeline.open(settings, progress=progress)
-    report = evaluate(pipeline, cases)
+    from rag.progress import terminal_bar
+
+    report = evaluate(pipeline, cases, bar=None if args.json else terminal_bar)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -292,7 +292,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _eval_squad(args: argparse.Namespace) -> int:
     from rag.evaluation.squad import read_squad, select
-    from rag.evaluation.squad_scoring import evaluate_squad, format_squad_report, terminal_bar
+    from rag.evaluation.squad_scoring import evaluate_squad, format_squad_report
+    from rag.progress import terminal_bar
 
     articles = select(read_squad(args.squad), None if args.split == "all" else args.split)
     report = evaluate_squad(

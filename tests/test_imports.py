@@ -114,6 +114,7 @@ LAYERS = {
     "rag/cli.py": {
         "rag.errors",  # RagError and its exit codes
         "rag.terminal",  # printing text safely
+        "rag.progress",  # the progress bar of `rag index` and `rag eval` on a terminal
         "rag.pipeline",  # check_question, to refuse a bad question before loading anything
         "rag.evaluation.scoring",  # `rag eval`
         "rag.evaluation.gold",  # ... and the gold file it scores
@@ -126,6 +127,7 @@ LAYERS = {
         "rag.evaluation.gold",
         "rag.answer.attribution",  # claims, for scoring
         "rag.text.numbers",  # the hedges left out of an exact match ("nearly 5,000")
+        "rag.progress",  # the type of the bar over the questions
     },
     "ui/app.py": set(),
     "ui/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into

@@ -19,7 +19,7 @@ from pathlib import Path
 from rag.documents.fetch import fetched_record
 from rag.documents.parse import Document, parse_text
 from rag.errors import SourceError
-from rag.progress import Progress, no_progress
+from rag.progress import Bar, Progress, no_progress
 
 MAX_SOURCE_BYTES = 5 * 2**20  # default size limit of one source (Settings.max_source_mb)
 TEXT_SUFFIXES = (".txt", ".md")
@@ -139,6 +139,11 @@ def collect_sources(paths: Iterable[Path], notice: Progress = no_progress) -> li
 
 
 def load_documents(
-    paths: Iterable[Path], max_bytes: int = MAX_SOURCE_BYTES, notice: Progress = no_progress
+    paths: Iterable[Path],
+    max_bytes: int = MAX_SOURCE_BYTES,
+    notice: Progress = no_progress,
+    bar: Bar | None = None,
 ) -> list[Document]:
-    return [read_document(p, max_bytes) for p in collect_sources(paths, notice)]
+    """Every source the paths hold, read; `bar` shows the files being read."""
+    files = collect_sources(paths, notice)
+    return [read_document(p, max_bytes) for p in (bar(files, len(files)) if bar else files)]

@@ -24,6 +24,7 @@ from rag import Conversation, Pipeline
 from rag.answer.attribution import split_claims
 from rag.errors import InputError
 from rag.evaluation.gold import TYPES, GoldCase
+from rag.progress import Bar
 from rag.text.numbers import HEDGES
 
 MRR_DEPTH = 10
@@ -45,7 +46,7 @@ def exact_form(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", "", text).split())
 
 
-def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
+def evaluate(pipeline: Pipeline, cases: list[GoldCase], bar: Bar | None = None) -> dict[str, Any]:
     """Run every case through the pipeline and compute the metrics and per-case rows."""
     indexed = {document.name for document in pipeline.index.documents}
     missing = sorted({case.doc for case in cases if case.doc and case.doc not in indexed})
@@ -61,7 +62,7 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
             except InputError as exc:
                 raise InputError(f"gold case {case.id} (line {case.line}): {exc}") from None
     rows = []
-    for case in cases:
+    for case in bar(cases, len(cases)) if bar else cases:
         # A follow-up is asked after the system's own answers to the earlier questions, as in a
         # real chat (the gold file's ideal answers would flatter the rewriting).
         conversation = Conversation(pipeline)

@@ -41,7 +41,7 @@ from rag.index.manifest import build_manifest, document_to_json, read_manifest
 from rag.index.staleness import stale_reason
 from rag.index.store import open_index
 from rag.index.vectors import write_vectors
-from rag.progress import Progress, no_progress
+from rag.progress import Bar, Progress, no_progress
 
 
 def build_index(
@@ -51,6 +51,7 @@ def build_index(
     progress: Progress = no_progress,
     embedder: Any = None,
     unless_fresh: bool = False,
+    bar: Bar | None = None,
 ) -> Path:
     """Parse, embed and index `sources`; atomically make the result the current index.
 
