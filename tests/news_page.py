@@ -4,9 +4,12 @@ indexed. Used by the format tests and by the extraction figures in docs/formats.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
-from .conftest import ROOT
+from .conftest import ROOT, run_rag
 
 FIXTURES = ROOT / "tests" / "fixtures"
 PAGE = FIXTURES / "news_page.html"
@@ -58,3 +61,17 @@ def kept(texts: Iterable[str], phrases: Iterable[str]) -> list[str]:
     """The phrases found in any of `texts` (whitespace and hyphenation as printed aside)."""
     joined = " ".join(" ".join(t.split()) for t in texts)
     return [p for p in phrases if p in joined]
+
+
+def index_and_ask(source: str, index_dir: Path, *flags: str) -> dict[str, Any]:
+    """Index `source` with the real pipeline and ask it the fixture's question: the answer (as
+    `--json`), checked to cite the article's sentence and no site text."""
+    done = run_rag("index", source, *flags, index_dir=index_dir)
+    assert done.returncode == 0, done.stderr
+    done = run_rag("ask", "How much will the scheme cost?", "--json", index_dir=index_dir)
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    quotes = [c["text"] for c in answer["citations"]]
+    assert not answer["abstained"] and kept(quotes, ["£14 million"]) == ["£14 million"]
+    assert kept(quotes, BOILERPLATE) == []
+    return answer

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from rag.errors import SourceError
 from rag.index.manifest import document_from_json, document_to_json
 
 from .conftest import one_line_error, run_rag
-from .news_page import ARTICLE, BOILERPLATE, HEADLINE, PAGE, kept
+from .news_page import ARTICLE, BOILERPLATE, HEADLINE, PAGE, index_and_ask, kept
 
 
 def test_the_article_is_kept_with_its_roles_and_the_site_dropped() -> None:
@@ -63,12 +62,4 @@ def test_a_page_that_is_not_an_article_is_refused(
 
 @pytest.mark.slow
 def test_a_page_is_indexed_and_asked_through_the_real_pipeline(tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
-    assert run_rag("index", str(PAGE), index_dir=index_dir).returncode == 0
-    done = run_rag("ask", "How much will the scheme cost?", "--json", index_dir=index_dir)
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
-    assert not answer["abstained"]
-    quotes = [c["text"] for c in answer["citations"]]
-    assert kept(quotes, ["£14 million"]) == ["£14 million"]
-    assert kept(quotes, BOILERPLATE) == []
+    index_and_ask(str(PAGE), tmp_path / "index")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pypdf
@@ -15,7 +14,7 @@ from rag.errors import SourceError
 from rag.results import MARKER, Citation
 
 from .conftest import one_line_error, run_rag
-from .news_page import ARTICLE, BOILERPLATE, PDF, kept
+from .news_page import ARTICLE, BOILERPLATE, PDF, index_and_ask, kept
 
 
 def test_the_printed_page_keeps_the_article_and_each_paragraph_its_page() -> None:
@@ -80,12 +79,6 @@ def test_a_pdf_that_cannot_be_read_is_one_error_line(tmp_path: Path, make, messa
 
 @pytest.mark.slow
 def test_a_pdf_is_indexed_and_asked_and_its_page_cited(tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
-    assert run_rag("index", str(PDF), index_dir=index_dir).returncode == 0
-    done = run_rag("ask", "How much will the scheme cost?", "--json", index_dir=index_dir)
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
-    assert not answer["abstained"]
+    answer = index_and_ask(str(PDF), tmp_path / "index")
     assert answer["citations"][0]["page"] == 1
     assert ", p. 1]" in answer["answer"]
-    assert kept([c["text"] for c in answer["citations"]], BOILERPLATE) == []
