@@ -38,13 +38,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rag {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = commands.add_parser("index", help="(re)build the index from .txt/.md files or folders")
+    p = commands.add_parser(
+        "index", help="(re)build the index from .txt/.md/.html/.pdf files, folders or URLs"
+    )
     p.add_argument(
         "paths",
         nargs="*",
-        type=Path,
         metavar="PATH",
-        help="files or folders to index (default: the bundled article, or RAG_SOURCES)",
+        help="files, folders or http(s) URLs to index (default: the bundled article, or "
+        "RAG_SOURCES)",
+    )
+    p.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="let a URL lead to a loopback or private address (RAG_ALLOW_PRIVATE_URLS=1)",
     )
     _common(p)
 
@@ -187,6 +195,7 @@ def settings_from(args: argparse.Namespace) -> Any:
     overrides: dict[str, Any] = {field: getattr(args, flag, None) for flag, field in COMMON.items()}
     overrides["k"] = getattr(args, "k", None)
     overrides["model"] = getattr(args, "model", None)
+    overrides["allow_private_urls"] = getattr(args, "allow_private_urls", None)
     if getattr(args, "fallback_extractive", False):
         overrides["on_model_error"] = "extractive"
     return Settings.load(overrides)
@@ -254,12 +263,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     from rag import build_index
 
     settings = settings_from(args)
-    sources = args.paths or list(settings.sources)
-    build_index(
-        settings,
-        sources,
-        progress=progress,
-    )
+    sources = args.paths or list(settings.sources)  # paths and URLs, told apart by the build
+    from rag.progress import terminal_bar
+
+    build_index(settings, sources, progress=progress, bar=terminal_bar)
     return 0
 
 
@@ -337,8 +344,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.index_dir is None:  # an index of the documents the gold file is about
         settings = gold_settings(settings, gold)
+    from rag.progress import terminal_bar
+
     with Pipeline.open(settings, progress=progress) as pipeline:
-        report = evaluate(pipeline, cases)
+        report = evaluate(pipeline, cases, bar=None if args.json else terminal_bar)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
@@ -348,7 +357,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def _eval_squad(args: argparse.Namespace) -> int:
     from rag.evaluation.squad import read_squad, select
-    from rag.evaluation.squad_scoring import evaluate_squad, format_squad_report, terminal_bar
+    from rag.evaluation.squad_scoring import evaluate_squad, format_squad_report
+    from rag.progress import terminal_bar
 
     articles = select(read_squad(args.squad), None if args.split == "all" else args.split)
     report = evaluate_squad(

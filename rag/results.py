@@ -20,14 +20,16 @@ def paragraph_name(doc: str, number: int, multi_doc: bool) -> str:
     return f"{doc} ¶{number}" if multi_doc else f"¶{number}"
 
 
-def marker(doc: str, number: int, multi_doc: bool) -> str:
-    """The in-text citation of a paragraph: `[¶N]` or `[doc ¶N]`."""
-    return f"[{paragraph_name(doc, number, multi_doc)}]"
+def marker(doc: str, number: int, multi_doc: bool, page: int | None = None) -> str:
+    """The in-text citation of a paragraph: `[¶N]` or `[doc ¶N]`, and `[¶N, p. P]` for a
+    paragraph of a PDF, which knows its page."""
+    where = f", p. {page}" if page is not None else ""
+    return f"[{paragraph_name(doc, number, multi_doc)}{where}]"
 
 
 # The one pattern for the markers `marker` writes, wherever they are found again in text (chat
 # history, the web chat's HTML). What a *model* may write is looser: rag.answer.attribution.
-MARKER = re.compile(r"\[[^\[\]<>]{0,200}?¶\d+\]")
+MARKER = re.compile(r"\[[^\[\]<>]{0,200}?¶\d+(?:, p\. \d+)?\]")
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,10 @@ class Citation:
     start: int  # character offsets of `quote` inside `text`
     end: int
     score: float
+    page: int | None = None  # the paragraph's page, in a PDF
 
     def marker(self, multi_doc: bool) -> str:
-        return marker(self.doc, self.paragraph, multi_doc)
+        return marker(self.doc, self.paragraph, multi_doc, self.page)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,7 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "score": round(float(self.score), 4),
+            **({"page": self.page} if self.page is not None else {}),
         }
 
 

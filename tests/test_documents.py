@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.documents.parse import collect_sources, parse_text, read_document
+from rag.documents.parse import parse_text
+from rag.documents.sources import collect_sources, read_document
 from rag.errors import RagWarning, SourceError
 from rag.text.sentences import split_sentences
 
@@ -91,9 +92,9 @@ def test_bad_files_are_refused(tmp_path: Path, content: bytes, message: str) -> 
 def test_missing_and_wrong_kind_of_source(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
         collect_sources([tmp_path / "nope.txt"])
-    (tmp_path / "x.pdf").write_bytes(b"%PDF")
-    with pytest.raises(SourceError, match=r"only \.txt and \.md"):
-        collect_sources([tmp_path / "x.pdf"])
+    (tmp_path / "x.docx").write_bytes(b"PK")
+    with pytest.raises(SourceError, match=r"only \.txt, \.md, \.html and \.pdf"):
+        collect_sources([tmp_path / "x.docx"])
     with pytest.raises(SourceError, match=r"holds no \.txt"):
         collect_sources([tmp_path])
 

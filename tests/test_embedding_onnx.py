@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from rag.config import SEED_ARTICLES, Settings
-from rag.documents.parse import read_document
+from rag.documents.sources import read_document
 from rag.embedding.model import bundled_model_dir
 from rag.embedding.onnx_encoder import (
     CONFIG_FILE,

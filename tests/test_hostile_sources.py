@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.documents.parse import collect_sources, read_document
+from rag.documents.sources import collect_sources, read_document
 from rag.errors import InputError, RagWarning, SourceError
 from rag.evaluation.gold import load_gold
 from rag.index.build import build_index

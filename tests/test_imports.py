@@ -23,6 +23,10 @@ HEAVY = (
     "onnxruntime",
     "bm25s",
     "scipy",
+    "trafilatura",
+    "lxml",
+    "pypdf",
+    "httpx",
 )
 ADAPTERS = {
     "torch": {"rag/embedding/torch_encoder.py", "rag/embedding/onnx_export.py"},
@@ -33,6 +37,10 @@ ADAPTERS = {
     "llama_cpp": {"rag/llm/runtime.py"},
     "gradio": set(),  # only ui/
     "bm25s": {"rag/index/bm25.py"},
+    "trafilatura": {"rag/documents/html.py"},
+    "lxml": {"rag/documents/html.py"},
+    "pypdf": {"rag/documents/pdf.py"},
+    "httpx": {"rag/documents/fetch.py"},
 }
 
 
@@ -106,6 +114,7 @@ LAYERS = {
     "rag/cli.py": {
         "rag.errors",  # RagError and its exit codes
         "rag.terminal",  # printing text safely
+        "rag.progress",  # the progress bar of `rag index` and `rag eval` on a terminal
         "rag.pipeline",  # check_question, to refuse a bad question before loading anything
         "rag.evaluation.scoring",  # `rag eval`
         "rag.evaluation.gold",  # ... and the gold file it scores
@@ -121,6 +130,7 @@ LAYERS = {
         "rag.evaluation.replay",  # asking a case as a chat would
         "rag.answer.attribution",  # claims, for scoring
         "rag.text.numbers",  # the hedges left out of an exact match ("nearly 5,000")
+        "rag.progress",  # the type of the bar over the questions
     },
     "rag/evaluation/replay.py": {"rag.evaluation.gold", "rag.chat.conversation", "rag.pipeline"},
     "ui/app.py": set(),

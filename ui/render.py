@@ -115,7 +115,7 @@ def sources_html(citations: Sequence[Any], multi_doc: bool) -> str:
     for citation in citations:
         span = quote_span(citation.text, citation.quote, citation.start, citation.end)
         body = highlighted(citation.text, [span] if span else [])
-        label = text(marker(citation.doc, citation.paragraph, multi_doc))
+        label = text(citation.marker(multi_doc))
         items.append(f'<li class="rag-source"><span class="rag-cite">{label}</span> {body}</li>')
     return (
         '<div class="rag-sources"><div class="rag-sources-title">Sources</div>'
@@ -129,7 +129,7 @@ def closest_html(closest: Any, multi_doc: bool) -> str:
         return ""
     span = quote_span(closest.text, closest.quote, closest.start, closest.end)
     body = highlighted(closest.text, [span] if span else [])
-    label = text(marker(closest.doc, closest.paragraph, multi_doc))
+    label = text(closest.marker(multi_doc))
     return (
         '<div class="rag-closest"><div class="rag-closest-title">Closest paragraph '
         f'(it does not answer)</div><span class="rag-cite">{label}</span> {body}</div>'
@@ -233,10 +233,13 @@ def header_html(documents: Sequence[Any], model_name: str | None) -> str:
     more = ""
     if len(documents) > 1:
         more = f' <span class="rag-more">and {len(documents) - 1} more article(s)</span>'
-    date = f'<span class="rag-date">{text(first.dateline)}</span>' if first.dateline else ""
+    # A web page's own title and date (its metadata) when it has them; else the article's text.
+    title = getattr(first, "title", "") or first.headline
+    dated = first.dateline or getattr(first, "date", "")
+    date = f'<span class="rag-date">{text(dated)}</span>' if dated else ""
     return (
         '<div class="rag-header">'
-        f'<h1 class="rag-title">{text(first.headline)}{more}</h1>'
+        f'<h1 class="rag-title">{text(title)}{more}</h1>'
         f'<div class="rag-meta">{date}'
         f'<span class="rag-mode" title="answering mode">mode: {text(mode_text(model_name))}'
         "</span>"

@@ -68,6 +68,7 @@ def abstention(
         closest.start,
         closest.end,
         closest.score,
+        paragraph.page,
     )
     if not mentioned:
         return ABSTENTION, citation

@@ -252,7 +252,14 @@ class CitationChecker:
         sentences = paragraph.sentences or split_sentences(paragraph.text)
         sentence = sentences[found.quote]
         return Citation(
-            doc, number, sentence.text, paragraph.text, sentence.start, sentence.end, found.score
+            doc,
+            number,
+            sentence.text,
+            paragraph.text,
+            sentence.start,
+            sentence.end,
+            found.score,
+            paragraph.page,
         )
 
 

@@ -135,6 +135,7 @@ class ExtractiveAnswerer:
             start,
             end,
             sentence.score,
+            paragraph.page,
         )
 
 

@@ -1,4 +1,4 @@
-"""Documents: read a news article (.txt or .md) and recover its structure.
+"""Documents: a news article's text and its structure.
 
 A document is a list of paragraphs in reading order, numbered from 1 (the headline is ¶1), each
 with a role — headline, standfirst, caption (with its photo credit split off), subheading, body
@@ -6,26 +6,20 @@ or dateline — a stable id from the document name and a content hash, and its s
 character offsets. Boilerplate ("Powered by automated translation") is set aside in
 `Document.boilerplate`: it is not a paragraph, so it is never numbered, searched or quoted.
 
-Not handled: HTML, PDF, tables, or articles whose paragraphs are not separated by line breaks.
-Roles are recognised by layout heuristics of scraped news text, not by a model.
+Not here: reading files (rag.documents.sources), web pages (rag.documents.html) or PDFs
+(rag.documents.pdf). Not handled: tables, or articles whose paragraphs are not separated by line
+breaks. Roles are recognised by layout heuristics of scraped news text, not by a model.
 """
 
 from __future__ import annotations
 
-import codecs
-import dataclasses
 import hashlib
 import re
-import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import RagWarning, SourceError
+from rag.errors import SourceError
 from rag.text.sentences import Sentence, split_sentences
-
-MAX_SOURCE_BYTES = 5 * 2**20  # default size limit of one source (Settings.max_source_mb)
-SUFFIXES = (".txt", ".md")
 
 BOILERPLATE = re.compile(
     r"^(powered by automated translation|advertisement|read more|sign up\b.*|"
@@ -48,6 +42,7 @@ class Paragraph:
     text: str
     sentences: tuple[Sentence, ...]
     credit: str = ""  # photo credit of a caption (also the caption text's last words)
+    page: int | None = None  # the page it starts on, in a PDF
 
     @property
     def id(self) -> str:
@@ -62,6 +57,12 @@ class Document:
     sha256: str
     paragraphs: tuple[Paragraph, ...]
     boilerplate: tuple[str, ...] = ()
+    # What the source says about itself (a web page's metadata), and where it was fetched from.
+    title: str = ""
+    date: str = ""
+    author: str = ""
+    source_url: str = ""
+    fetched_at: str = ""
 
     @property
     def headline(self) -> str:
@@ -75,15 +76,16 @@ class Document:
         return self.paragraphs[number - 1]
 
 
-# --- sentences -------------------------------------------------------------------------------
-
-
 # --- structure -------------------------------------------------------------------------------
 
 
-def parse_text(text: str, name: str, path: Path | None = None) -> Document:
-    """Parse an article's text into a `Document` (roles, numbering, sentences)."""
-    markdown = path is not None and path.suffix.lower() == ".md"
+def parse_text(
+    text: str, name: str, path: Path | None = None, *, markdown: bool | None = None
+) -> Document:
+    """Parse an article's text into a `Document` (roles, numbering, sentences); Markdown when
+    `markdown`, or by default when `path` ends in .md."""
+    if markdown is None:
+        markdown = path is not None and path.suffix.lower() == ".md"
     blocks = _blocks(text, join_lines=markdown)
     paragraphs: list[Paragraph] = []
     boilerplate: list[str] = []
@@ -174,94 +176,3 @@ def _role(
         if index == 1 and before and before[0].role == "headline" and len(text) <= 320:
             return "standfirst", text, ""
     return "body", text, ""
-
-
-# --- files -----------------------------------------------------------------------------------
-
-
-def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
-    """Read one .txt/.md file; raises SourceError for missing, empty, binary or too large files
-    (more than `max_bytes`)."""
-    if not path.exists():
-        raise SourceError(f"{path}: no such file")
-    if not path.is_file():
-        raise SourceError(f"{path}: not a file")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SourceError(
-                f"{path}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit "
-                "for a source (RAG_MAX_SOURCE_MB)"
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
-    body = data
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-16, which has NULs
-        try:
-            body = data.decode("utf-16").encode("utf-8")
-        except UnicodeDecodeError:
-            raise SourceError(f"{path}: starts as UTF-16 but is not valid UTF-16") from None
-    if b"\x00" in body:
-        raise SourceError(f"{path}: binary file, not text")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        text = body.decode("utf-8", errors="replace")
-        warnings.warn(
-            RagWarning(f"{path}: not valid UTF-8 (byte {exc.start}); undecodable bytes replaced"),
-            stacklevel=2,
-        )
-    if not text.strip():
-        raise SourceError(f"{path}: file is empty")
-    document = parse_text(text, path.stem, path)
-    return dataclasses.replace(document, sha256=hashlib.sha256(data).hexdigest())
-
-
-def collect_sources(paths: Iterable[Path]) -> list[Path]:
-    """Expand files and folders into the sorted list of .txt/.md files they hold. A link inside
-    a folder that leads out of it (`ln -s /etc/passwd articles/passwd.txt`) is skipped, with a
-    RagWarning; a file named by the user is read wherever it leads."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            inside = path.resolve()
-            found = []
-            for candidate in sorted(path.rglob("*")):
-                if candidate.suffix.lower() not in SUFFIXES or not candidate.is_file():
-                    continue
-                try:
-                    outside = not candidate.resolve().is_relative_to(inside)
-                except (OSError, RuntimeError):  # a link loop
-                    outside = True
-                if outside:
-                    warnings.warn(
-                        RagWarning(f"skipped {candidate}: a link that leads out of {path}"),
-                        stacklevel=2,
-                    )
-                    continue
-                found.append(candidate)
-            if not found:
-                raise SourceError(f"{path}: folder holds no .txt or .md files")
-            files.extend(found)
-        elif not path.exists():
-            raise SourceError(f"{path}: no such file or folder")
-        elif path.suffix.lower() not in SUFFIXES:
-            raise SourceError(f"{path}: only .txt and .md files can be indexed")
-        else:
-            files.append(path)
-    for file in files:  # checked before any work: the name is written to the index as text
-        try:
-            str(file).encode("utf-8")
-        except UnicodeEncodeError:
-            shown = str(file).encode("utf-8", "replace").decode("utf-8")
-            raise SourceError(f"{shown}: the file name is not valid UTF-8; rename it") from None
-    names = [f.stem for f in files]
-    duplicates = {n for n in names if names.count(n) > 1}
-    if duplicates:
-        raise SourceError(f"two sources share the name {sorted(duplicates)[0]!r}; rename one")
-    return files
-
-
-def load_documents(paths: Iterable[Path], max_bytes: int = MAX_SOURCE_BYTES) -> list[Document]:
-    return [read_document(p, max_bytes) for p in collect_sources(paths)]

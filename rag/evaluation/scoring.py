@@ -25,6 +25,7 @@ from rag.answer.attribution import split_claims
 from rag.errors import InputError
 from rag.evaluation.gold import TYPES, GoldCase
 from rag.evaluation.replay import replay
+from rag.progress import Bar
 from rag.text.numbers import HEDGES
 
 MRR_DEPTH = 10
@@ -46,7 +47,7 @@ def exact_form(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", "", text).split())
 
 
-def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
+def evaluate(pipeline: Pipeline, cases: list[GoldCase], bar: Bar | None = None) -> dict[str, Any]:
     """Run every case through the pipeline and compute the metrics and per-case rows."""
     indexed = {document.name for document in pipeline.index.documents}
     missing = sorted({case.doc for case in cases if case.doc and case.doc not in indexed})
@@ -62,7 +63,7 @@ def evaluate(pipeline: Pipeline, cases: list[GoldCase]) -> dict[str, Any]:
             except InputError as exc:
                 raise InputError(f"gold case {case.id} (line {case.line}): {exc}") from None
     rows = []
-    for case in cases:
+    for case in bar(cases, len(cases)) if bar else cases:
         traced = replay(pipeline, case, depth=MRR_DEPTH)
         answer = traced.answer
         rank = None

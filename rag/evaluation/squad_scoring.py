@@ -18,15 +18,14 @@ from __future__ import annotations
 import collections
 import re
 import string
-import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from rag import Pipeline, Settings
 from rag.errors import InputError
 from rag.evaluation.squad import SquadArticle, SquadQuestion, article_text
-from rag.progress import Progress, no_progress
+from rag.progress import Bar, Progress, no_progress
 
 T = TypeVar("T")
 
@@ -127,7 +126,7 @@ def evaluate_squad(
     settings: Settings,
     articles: list[SquadArticle],
     progress: Progress = no_progress,
-    bar: Callable[[Sequence[SquadQuestion], int], Iterable[SquadQuestion]] | None = None,
+    bar: Bar | None = None,
 ) -> dict[str, Any]:
     """Every question of every article asked over its whole article; metrics per article and
     in total, and the rows. `bar` wraps the questions in a progress bar (the CLI's, on a
@@ -167,13 +166,3 @@ def format_squad_report(report: dict[str, Any]) -> str:
             f"{m['ms_p50']} / {m['ms_p95']} |"
         )
     return "\n".join(lines)
-
-
-def terminal_bar(items: Iterable[T], total: int) -> Iterator[T]:
-    """A progress bar on stderr when it is a terminal (tqdm), else the items as they are."""
-    if not sys.stderr.isatty():
-        yield from items
-        return
-    from tqdm import tqdm
-
-    yield from tqdm(items, total=total, unit="q", leave=False, file=sys.stderr)

@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.config import Settings
-from rag.documents.parse import load_documents
+from rag.config import Settings, is_url
 from rag.documents.passages import units_for
+from rag.documents.sources import load_documents
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
 from rag.index.bm25 import build_bm25
 from rag.index.documents import document_to_json
@@ -46,18 +46,19 @@ from rag.index.manifest import new_manifest, read_manifest
 from rag.index.staleness import stale_reason
 from rag.index.store import open_index
 from rag.index.vectors import write_vectors
-from rag.progress import Progress, no_progress
+from rag.progress import Bar, Progress, no_progress
 
 ENCODER_DIR = "query_encoder"
 
 
 def build_index(
     settings: Settings,
-    sources: Sequence[Path],
+    sources: Sequence[Path | str],
     *,
     progress: Progress = no_progress,
     embedder: Any = None,
     unless_fresh: bool = False,
+    bar: Bar | None = None,
 ) -> Path:
     """Parse, embed and index `sources`; atomically make the result the current index.
 
@@ -66,7 +67,7 @@ def build_index(
     """
     started = time.perf_counter()
     max_bytes = settings.max_source_mb * 2**20
-    documents = load_documents([_resolved(Path(p)) for p in sources], max_bytes)
+    documents = load_documents([_local(s, settings, progress) for s in sources], max_bytes, bar)
     units = units_for(documents)
     _make_builds_folder(settings)
     with build_lock(settings.index_dir):
@@ -217,6 +218,17 @@ def _current_has_encoder(settings: Settings) -> bool:
         return bool(read_manifest(current_path(settings.index_dir)).query_encoder)
     except IndexUnreadable:
         return False
+
+
+def _local(source: Path | str, settings: Settings, progress: Progress) -> Path:
+    """A source as a file: a URL fetched into the index folder, a path resolved."""
+    if is_url(source):
+        from rag.documents.fetch import fetch
+
+        progress(f"fetching {source}…")
+        folder = settings.index_dir / "fetched"
+        return fetch(str(source), folder, allow_private=settings.allow_private_urls)
+    return _resolved(Path(source))
 
 
 def _resolved(path: Path) -> Path:

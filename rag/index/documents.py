@@ -13,24 +13,33 @@ from typing import Any
 from rag.documents.parse import Document, Paragraph
 from rag.text.sentences import Sentence
 
+# A document's optional metadata (web pages and PDFs have them; older indexes lack them).
+METADATA = ("title", "date", "author", "source_url", "fetched_at")
+
 
 def document_to_json(document: Document) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "name": document.name,
         "path": str(document.path),
         "sha256": document.sha256,
         "boilerplate": list(document.boilerplate),
-        "paragraphs": [
-            {
-                "number": p.number,
-                "role": p.role,
-                "text": p.text,
-                "credit": p.credit,
-                "sentences": [[s.start, s.end] for s in p.sentences],
-            }
-            for p in document.paragraphs
-        ],
+        "paragraphs": [_paragraph_to_json(p) for p in document.paragraphs],
     }
+    out.update({key: getattr(document, key) for key in METADATA if getattr(document, key)})
+    return out
+
+
+def _paragraph_to_json(paragraph: Paragraph) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "number": paragraph.number,
+        "role": paragraph.role,
+        "text": paragraph.text,
+        "credit": paragraph.credit,
+        "sentences": [[s.start, s.end] for s in paragraph.sentences],
+    }
+    if paragraph.page is not None:  # a PDF's page
+        out["page"] = paragraph.page
+    return out
 
 
 def document_from_json(raw: dict[str, Any]) -> Document:
@@ -45,11 +54,18 @@ def document_from_json(raw: dict[str, Any]) -> Document:
             str(p["text"]),
             tuple(Sentence(p["text"][s:e], int(s), int(e)) for s, e in _spans(p)),
             str(p.get("credit", "")),
+            None if p.get("page") is None else int(p["page"]),
         )
         for p in raw["paragraphs"]
     )
+    metadata = {key: str(raw.get(key, "")) for key in METADATA}
     return Document(
-        raw["name"], Path(raw["path"]), raw["sha256"], paragraphs, tuple(raw.get("boilerplate", ()))
+        raw["name"],
+        Path(raw["path"]),
+        raw["sha256"],
+        paragraphs,
+        tuple(raw.get("boilerplate", ())),
+        **metadata,
     )
 
 

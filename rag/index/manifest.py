@@ -70,6 +70,7 @@ class SourceEntry:
     path: str
     sha256: str
     bundled: str | None = None  # the file name of the article that ships with rag
+    url: str | None = None  # fetched: `path` is the copy in the index folder, read from there
 
     def location(self) -> Path:
         """Where the source is now: a bundled article in this install's package data, anything
@@ -205,6 +206,7 @@ def _source(raw: dict[str, Any]) -> SourceEntry:
         raw["path"],
         raw["sha256"],
         bundled if isinstance(bundled, str) and bundled else None,
+        url if isinstance(url := raw.get("url"), str) and url else None,
     )
 
 
@@ -212,6 +214,8 @@ def _source_json(source: SourceEntry) -> dict[str, Any]:
     entry = {"name": source.name, "path": source.path, "sha256": source.sha256}
     if source.bundled is not None:
         entry["bundled"] = source.bundled
+    if source.url is not None:
+        entry["url"] = source.url
     return entry
 
 
@@ -264,4 +268,5 @@ def _source_of(document: Document) -> SourceEntry:
         # The article that ships with rag: found again by file name in whichever install opens
         # the index (the per-user index folder is shared by every install and checkout).
         bundled = document.path.name
-    return SourceEntry(document.name, str(document.path), document.sha256, bundled)
+    url = document.source_url or None
+    return SourceEntry(document.name, str(document.path), document.sha256, bundled, url)

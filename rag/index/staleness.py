@@ -43,7 +43,7 @@ def stale_reason(settings: Settings) -> str | None:
     return None
 
 
-def sources_of(settings: Settings) -> list[Path]:
+def sources_of(settings: Settings) -> list[Path | str]:
     """The sources to rebuild from: those of the current index if it names them, else settings."""
     try:
         recorded = [s.location() for s in read_manifest(current_path(settings.index_dir)).sources]
@@ -52,7 +52,7 @@ def sources_of(settings: Settings) -> list[Path]:
     missing = [p for p in recorded if not p.is_file()]
     if missing:
         raise SourceError(f"{missing[0]}: indexed source is gone; run `rag index PATH...` again")
-    return recorded
+    return list(recorded)
 
 
 def _sha256(data: bytes) -> str:

@@ -62,8 +62,8 @@ def tier_vectors(
     import numpy as np
     from synthetic_corpus import generate_corpus
 
-    from rag.documents.parse import load_documents
     from rag.documents.passages import units_for
+    from rag.documents.sources import load_documents
     from rag.embedding.onnx_encoder import OnnxQueryEmbedder
 
     onnx = OnnxQueryEmbedder.from_dir(

@@ -29,8 +29,8 @@ def gold_cases() -> list[GoldCase]:
 
 def w_embed_rate(args: dict[str, Any]) -> dict[str, Any]:
     """Torch (sentence-transformers) embedding rate on the article's passages."""
-    from rag.documents.parse import load_documents
     from rag.documents.passages import units_for
+    from rag.documents.sources import load_documents
     from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 
     texts = [u.text for u in units_for(load_documents([Path(p) for p in args["sources"]]))]
