@@ -168,9 +168,9 @@ def synthetic_unanswerable(
             options.append(("antonym", replaced))
             break
 
-    match = _NEGATABLE.match(question)
-    if match and not options:
-        negated = f"{match.group(1)} not {match.group(2)}{question[match.end() :]}"
+    negatable = _NEGATABLE.match(question)
+    if negatable and not options:
+        negated = f"{negatable.group(1)} not {negatable.group(2)}{question[negatable.end() :]}"
         options.append(("negation", negated))
     if not options:
         return None
