@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from rag.answer.cross_encoder_reader import CrossEncoderReader, ReaderCard
+from rag.answer.reader import Question
 from rag.evaluation.squad import BUNDLED, SPLIT
+from rag.retrieval.candidates import candidates_of
 
 pytestmark = pytest.mark.slow
 
@@ -49,8 +51,12 @@ def test_a_small_seeded_run_writes_a_reader_the_product_reads(tmp_path: Path, pi
     assert first["dev"]["reader_int8"]["threshold"] == pytest.approx(card.threshold, abs=1e-4)
 
     reader = CrossEncoderReader.load(pipeline.index, pipeline.embedder, folder=tmp_path / "a")
-    pair = ("Who ruled?", "The Ming emperor ruled. [SEP] Ming | ⟨⟩")
-    assert reader.logits([pair, pair]).shape == (2,)
+    question = "Who ruled?"
+    retrieval = pipeline.retriever.retrieve(question, 5)
+    candidates = candidates_of(retrieval, pipeline.index)
+    p = reader.score(Question.of(question), candidates)
+    assert len(candidates) > 0 and p.shape == (len(candidates),)
+    assert ((p >= 0) & (p <= 1)).all() and p.max() > 0
 
     second = run(squad, tmp_path / "b")
     assert second["training_data"] == first["training_data"]
