@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from rag import Asker
 
 # Flag name -> settings field, for the options every command shares.
+TRAINED_READER = "trained-reader"  # `rag train-reader`'s folder unless --out or --write
 COMMON = {"index_dir": "index_dir", "threads": "threads", "embedding_model": "embedding_model"}
 
 
@@ -129,6 +130,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="write bench/tune-NAME.json and the model's entry in rag/llm/tuned.json",
     )
     _common(p)
+
+    p = commands.add_parser(
+        "train-reader",
+        help="(development) train the cross-encoder reader on SQuAD 2.0 train articles (slow)",
+    )
+    p.add_argument("--squad", type=Path, default=None, help="SQuAD 2.0 file (default: bundled)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"folder for the model and its card (default: {TRAINED_READER})",
+    )
+    p.add_argument("--max-questions", type=int, default=0, help="a seeded sample (0: all)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument(
+        "--write", action="store_true", help="write into the shipped rag/answer/cross_encoder/"
+    )
+    _gold(p)
 
     for entry in _plugins():
         try:
@@ -429,6 +449,27 @@ def cmd_tune_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_reader(args: argparse.Namespace) -> int:
+    from rag.answer.cross_encoder_reader import FOLDER
+    from rag.evaluation.gold import default_gold
+    from rag.evaluation.squad import BUNDLED
+
+    if args.write and args.out is not None:
+        raise InputError("--write and --out name two places: give one")
+    if args.max_questions < 0 or args.epochs <= 0:
+        raise InputError("--max-questions must be 0 or more and --epochs more than 0")
+    from rag.answer.reader_training.run import train_reader
+    from rag.answer.reader_training.train import Recipe
+
+    out = FOLDER if args.write else (args.out or Path(TRAINED_READER))
+    recipe = Recipe(epochs=args.epochs, max_questions=args.max_questions, seed=args.seed)
+    card = train_reader(
+        args.squad or BUNDLED, out, recipe, progress, gold=args.gold or default_gold()
+    )
+    progress(f"wrote {card}")
+    return 0
+
+
 HANDLERS = {
     "index": cmd_index,
     "ask": cmd_ask,
@@ -437,6 +478,7 @@ HANDLERS = {
     "models": cmd_models,
     "fit-logistic": cmd_fit_logistic,
     "tune-model": cmd_tune_model,
+    "train-reader": cmd_train_reader,
 }
 
 

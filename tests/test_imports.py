@@ -29,10 +29,15 @@ HEAVY = (
     "httpx",
 )
 ADAPTERS = {
-    "torch": {"rag/embedding/torch_encoder.py", "rag/embedding/onnx_export.py"},
+    "torch": {
+        "rag/embedding/torch_encoder.py",
+        "rag/embedding/onnx_export.py",
+        "rag/answer/reader_training/train.py",
+        "rag/answer/reader_training/export.py",
+    },
     "sentence_transformers": {"rag/embedding/torch_encoder.py"},
-    "transformers": {"rag/embedding/onnx_export.py"},
-    "onnxruntime": {"rag/embedding/onnx_encoder.py"},
+    "transformers": {"rag/embedding/onnx_export.py", "rag/answer/reader_training/train.py"},
+    "onnxruntime": {"rag/embedding/onnx_encoder.py", "rag/answer/reader_training/export.py"},
     "faiss": {"rag/index/vectors.py"},
     "llama_cpp": {"rag/llm/runtime.py"},
     "gradio": set(),  # only ui/
@@ -122,6 +127,9 @@ LAYERS = {
         "rag.evaluation.squad_scoring",  # ... and its scoring
         "rag.evaluation.fit_logistic",  # `rag fit-logistic`
         "rag.evaluation.tune_model",  # `rag tune-model`
+        "rag.answer.cross_encoder_reader",  # `rag train-reader`: the shipped reader's folder
+        "rag.answer.reader_training.run",  # ... the training
+        "rag.answer.reader_training.train",  # ... and its recipe
         "rag.llm",  # `rag models`: the catalogue
     },
     "rag/evaluation/scoring.py": {
