@@ -118,3 +118,25 @@ def test_an_expired_session_starts_a_new_conversation() -> None:
     clock.now += 601
     messages, _, _, _ = list(chat.respond("question 3", key))[-1]
     assert pipeline.histories == [0, 1, 0] and len(messages) == 2
+
+
+def test_a_question_that_is_not_text_is_named_by_its_type() -> None:
+    import pytest
+
+    from rag.errors import InputError
+    from rag.pipeline import check_question
+    from ui.app import Chat
+
+    for value, kind in ((3, "a number"), (None, "null"), (["a"], "a list"), ({}, "an object")):
+        with pytest.raises(InputError, match=f"^the question must be text, not {kind}$"):
+            check_question(value, 100)  # type: ignore[arg-type]
+    chat = Chat(StrictPipeline())
+    messages, _, _, textbox = list(chat.respond(42, None))[-1]  # type: ignore[arg-type]
+    assert "must be text, not a number" in messages[-1]["content"] and textbox == ""
+
+
+class StrictPipeline(EchoPipeline):
+    def check_question(self, question: str) -> str:
+        from rag.pipeline import check_question
+
+        return check_question(question, self.max_question_chars)

@@ -65,18 +65,16 @@ class Chat:
         kept = self.sessions.get(key)
         messages, turns = kept.messages, kept.turns
         key = self.sessions.put(key, kept)  # in use: the last to expire
-        question = question if isinstance(question, str) else ""
-        if not question.strip():
+        if isinstance(question, str) and not question.strip():
             yield messages, key, gr.skip(), ""
             return
         try:
             question = self.pipeline.check_question(question)
         except RagError as exc:  # the question is refused (empty, too long, not UTF-8)
-            shown = (
-                question if len(question) <= self.max_chars else question[: self.max_chars] + "…"
-            )
+            typed = question if isinstance(question, str) else ""  # JSON may be anything
+            shown = typed if len(typed) <= self.max_chars else typed[: self.max_chars] + "…"
             messages += [_user(shown), _assistant(render.error_html(str(exc)))]
-            yield self._out(messages, turns, key), key, gr.skip(), question
+            yield self._out(messages, turns, key), key, gr.skip(), typed
             return
         messages += [_user(question), _assistant(render.partial_html("", self.model))]
         yield list(messages), key, gr.skip(), ""
