@@ -215,8 +215,10 @@ class Pipeline:
 
 
 def check_question(question: str, max_chars: int) -> str:
-    """The question with its white space tidied; InputError when empty or too long."""
-    if not isinstance(question, str) or not question.strip():
+    """The question with its white space tidied; InputError when not text, empty or too long."""
+    if not isinstance(question, str):  # JSON from the web API: a number, null, a list, a dict
+        raise InputError(f"the question must be text, not {_kind(question)}")
+    if not question.strip():
         raise InputError("the question is empty")
     try:
         question.encode("utf-8")
@@ -230,6 +232,21 @@ def check_question(question: str, max_chars: int) -> str:
             f"the question is {len(question)} characters long; the limit is {max_chars}"
         )
     return question
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
 
 
 def query_embedder(

@@ -145,6 +145,7 @@ LAYERS = {
     "ui/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into
     "ui/render.py": {"rag.results"},  # the answer's format: the [¶N] marker, abstention
     "ui/guard.py": set(),
+    "ui/sessions.py": set(),
 }
 
 

@@ -552,9 +552,10 @@ def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:
 
     pipeline = StreamingPipeline()
     assert concurrency_limit(pipeline) == 1  # one model call at a time
-    steps = list(Chat(pipeline).respond("  What did   the site show? ", None))
+    chat = Chat(pipeline)
+    steps = list(chat.respond("  What did   the site show? ", None))
     assert len(steps) == 1 + 2 + 1  # question shown, two pieces, final answer
-    messages, conversation, article, textbox = steps[-1]
+    messages, key, article, textbox = steps[-1]
     assert textbox == ""
     assert [m["role"] for m in messages] == ["user", "assistant"]
     assert "What did the site show?" in messages[0]["content"]
@@ -563,7 +564,7 @@ def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:
     final = messages[-1]["content"]
     assert "rag-pending" not in final and "<img" not in final
     assert '<span class="rag-cite">[¶3]</span>' in final and "<mark>" in final
-    assert conversation["turns"] == [
+    assert chat.sessions.get(key).turns == [
         ("What did the site show?", "It showed <img src=x onerror=alert(1)>. [¶3]")
     ]
     assert "rag-cited" in article and "<img" not in article
@@ -591,9 +592,10 @@ def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
 
     pipeline = RewritingPipeline()
     chat = Chat(pipeline)
-    conversation = None
+    key = None
     for question in ("Who opened the bridge?", "When?", "Why?"):
-        conversation = list(chat.respond(question, conversation))[-1][1]
+        key = list(chat.respond(question, key))[-1][1]
+    conversation = chat.sessions.get(key)
     assert pipeline.histories == [
         [],
         [("Who opened the bridge?", "Answer to Who opened the bridge?")],
@@ -602,22 +604,23 @@ def test_history_holds_the_questions_as_asked_not_the_rewritten_ones() -> None:
             ("When?", "Answer to When?"),
         ],
     ]
-    assert conversation is not None and [q for q, _ in conversation["turns"]] == [
+    assert [q for q, _ in conversation.turns] == [
         "Who opened the bridge?",
         "When?",
         "Why?",
     ]
-    assert "Understood as: Why? (When?)" in conversation["messages"][-1]["content"]
+    assert "Understood as: Why? (When?)" in conversation.messages[-1]["content"]
 
 
 def test_model_failure_mid_stream_is_a_message_not_a_crash() -> None:
     from ui.app import Chat
 
     pipeline = StreamingPipeline(fail=True)
-    messages, conversation, _, _ = list(Chat(pipeline).respond("What did it show?", None))[-1]
+    chat = Chat(pipeline)
+    messages, key, _, _ = list(chat.respond("What did it show?", None))[-1]
     assert "Cannot answer" in messages[-1]["content"]
     assert "the model stopped" in messages[-1]["content"]
-    assert conversation["turns"] == []  # a failed turn is not history
+    assert chat.sessions.get(key).turns == []  # a failed turn is not history
 
 
 def test_leaving_mid_stream_closes_the_model_stream() -> None:
@@ -634,15 +637,15 @@ def test_too_long_or_empty_questions_in_the_chat() -> None:
     from ui.app import Chat
 
     chat = Chat(StreamingPipeline())
-    messages, conversation, _, textbox = list(chat.respond("why " * 30, None))[-1]
+    messages, key, _, textbox = list(chat.respond("why " * 30, None))[-1]
     assert "limit is 80" in messages[-1]["content"] and textbox == "why " * 30
     assert len(messages[0]["content"]) < 200  # the question is shown cut
-    messages, _, _, _ = list(chat.respond("   ", conversation))[-1]
+    messages, _, _, _ = list(chat.respond("   ", key))[-1]
     assert len(messages) == 2  # nothing added
     # Not valid UTF-8 (a lone surrogate): one message, the session goes on (was HTTP 500)
-    messages, conversation, _, _ = list(chat.respond("who\udcff?", conversation))[-1]
+    messages, key, _, _ = list(chat.respond("who\udcff?", key))[-1]
     assert "not valid UTF-8" in messages[-1]["content"]
-    messages, _, _, _ = list(chat.respond("When did the bridge open?", conversation))[-1]
+    messages, _, _, _ = list(chat.respond("When did the bridge open?", key))[-1]
     assert "rag-answer" in messages[-1]["content"]  # answered: the chat went on
 
 

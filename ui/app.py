@@ -3,8 +3,10 @@
 `build_app(pipeline)` lays out the page: the headline and date with the answering mode, a chat
 whose answers stream in with `[¶N]` markers and their sources quoted underneath, example
 questions, and a panel with the whole article where the paragraphs cited by the current answer
-are marked. Each browser session has its own conversation (a `gr.State`); follow-ups go through
-`pipeline.stream(question, history)` and the rewritten question is shown in small print.
+are marked. Each browser session has its own conversation, kept on the server by ui.sessions
+(capped, dropped when idle, its last turns only) under a key in the session's `gr.State`;
+follow-ups go through `pipeline.stream(question, history)` and the rewritten question is shown in
+small print.
 In model mode the header names the model, its draft streams in labelled as not yet checked, and
 the checked answer replaces it: the kept sentences with their `[¶N]`, the sources with the
 supporting sentence highlighted, and what the check removed in a collapsed list with reasons.
@@ -30,6 +32,7 @@ import gradio as gr
 from rag import Answer, Asker, Conversation, RagError
 from ui import render
 from ui.guard import LOOPBACK_HOSTS, RouteGuard
+from ui.sessions import MAX_SESSIONS, Session, SessionStore
 
 CONCURRENCY_ID = "pipeline"  # the chat and the API share one limit
 QUEUE_MAX_SIZE = 200  # waiting requests beyond this are refused ("queue full")
@@ -43,16 +46,13 @@ def concurrency_limit(pipeline: Asker) -> int:
     return 1 if pipeline.mode == "llm" else 4
 
 
-def new_conversation() -> dict[str, list[Any]]:
-    """Per-session state: the chat as shown, and the (question as asked, answer) turns."""
-    return {"messages": [], "turns": []}
-
-
 class Chat:
-    """The event handlers, over one shared pipeline; all per-session data is in the state."""
+    """The event handlers, over one shared pipeline; each session's conversation is in
+    `sessions`, under the key its `gr.State` holds."""
 
-    def __init__(self, pipeline: Asker) -> None:
+    def __init__(self, pipeline: Asker, sessions: SessionStore | None = None) -> None:
         self.pipeline = pipeline
+        self.sessions = sessions if sessions is not None else SessionStore()
         self.documents = pipeline.documents
         self.multi_doc = pipeline.multi_doc
         self.max_chars = pipeline.max_question_chars
@@ -60,26 +60,24 @@ class Chat:
         # The model's name while it writes (None in extractive mode, which does not stream).
         self.model = pipeline.model_name
 
-    def respond(self, question: str, conversation: dict[str, list[Any]] | None) -> Iterator[tuple]:
-        """One chat turn: yields (chat, conversation, article panel, textbox) as it goes."""
-        conversation = conversation or new_conversation()
-        messages = list(conversation["messages"])
-        turns = list(conversation["turns"])
-        question = question if isinstance(question, str) else ""
-        if not question.strip():
-            yield messages, conversation, gr.skip(), ""
+    def respond(self, question: str, key: str | None) -> Iterator[tuple]:
+        """One chat turn: yields (chat, session key, article panel, textbox) as it goes."""
+        kept = self.sessions.get(key)
+        messages, turns = kept.messages, kept.turns
+        key = self.sessions.put(key, kept)  # in use: the last to expire
+        if isinstance(question, str) and not question.strip():
+            yield messages, key, gr.skip(), ""
             return
         try:
             question = self.pipeline.check_question(question)
         except RagError as exc:  # the question is refused (empty, too long, not UTF-8)
-            shown = (
-                question if len(question) <= self.max_chars else question[: self.max_chars] + "…"
-            )
+            typed = question if isinstance(question, str) else ""  # JSON may be anything
+            shown = typed if len(typed) <= self.max_chars else typed[: self.max_chars] + "…"
             messages += [_user(shown), _assistant(render.error_html(str(exc)))]
-            yield *self._out(messages, turns), gr.skip(), question
+            yield self._out(messages, turns, key), key, gr.skip(), typed
             return
         messages += [_user(question), _assistant(render.partial_html("", self.model))]
-        yield *self._out(messages, turns), gr.skip(), ""
+        yield list(messages), key, gr.skip(), ""
 
         answer: Answer | None = None
         streamed = ""
@@ -90,7 +88,7 @@ class Chat:
                 for piece in stream:
                     streamed += piece
                     messages[-1] = _assistant(render.partial_html(streamed, self.model))
-                    yield *self._out(messages, turns), gr.skip(), ""
+                    yield list(messages), key, gr.skip(), ""
                 answer = stream.answer
         except RagError as exc:
             messages[-1] = _assistant(render.error_html(str(exc)))
@@ -98,25 +96,24 @@ class Chat:
             traceback.print_exc(file=sys.stderr)
             messages[-1] = _assistant(render.error_html(f"internal error ({type(exc).__name__})"))
         if answer is None:
-            yield *self._out(messages, turns), gr.skip(), ""
+            yield self._out(messages, turns, key), key, gr.skip(), ""
             return
         messages[-1] = _assistant(render.answer_html(answer, self.multi_doc))
         article = render.article_html(self.documents, answer.citations, self.multi_doc)
-        yield *self._out(messages, turns), article, ""
+        yield self._out(messages, turns, key), key, article, ""
 
-    @staticmethod
-    def _out(messages: list[Any], turns: list[Any]) -> tuple[list[Any], dict[str, list[Any]]]:
-        """Snapshots: each yield stands on its own (the lists keep changing afterwards)."""
-        return list(messages), {"messages": list(messages), "turns": list(turns)}
+    def _out(self, messages: list[Any], turns: list[Any], key: str) -> list[Any]:
+        """The turn is over: keep the conversation; the chat to show (its last turns)."""
+        self.sessions.put(key, Session(messages, turns))
+        return self.sessions.get(key).messages
 
-    def respond_example(
-        self, sample: Any, conversation: dict[str, list[Any]] | None
-    ) -> Iterator[tuple]:
+    def respond_example(self, sample: Any, key: str | None) -> Iterator[tuple]:
         question = sample[0] if isinstance(sample, (list, tuple)) and sample else ""
-        yield from self.respond(str(question), conversation)
+        yield from self.respond(str(question), key)
 
-    def clear(self) -> tuple:
-        return [], new_conversation(), self.blank_article, ""
+    def clear(self, key: str | None) -> tuple:
+        self.sessions.drop(key)
+        return [], None, self.blank_article, ""
 
     def ask(self, question: str) -> dict:
         try:
@@ -144,7 +141,7 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
             js_on_load=None,
             elem_id="rag-header",
         )
-        conversation = gr.State(new_conversation())
+        conversation = gr.State(None)  # the session's key in chat.sessions
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(
@@ -206,7 +203,7 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
             show_progress="hidden",
             **shared,
         )
-        chatbot.clear(chat.clear, None, outputs, api_visibility="private", queue=False)
+        chatbot.clear(chat.clear, conversation, outputs, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **shared)
 
     app.queue(default_concurrency_limit=limit, max_size=QUEUE_MAX_SIZE)
@@ -269,6 +266,7 @@ def start(
         ssr_mode=False,
         strict_cors=True,
         max_file_size=1,
+        state_session_capacity=MAX_SESSIONS,  # Gradio's record of each session, bounded too
         allowed_paths=[],
         prevent_thread_lock=True,
         app_kwargs={"middleware": [Middleware(RouteGuard, allowed_hosts=allowed_hosts)]},

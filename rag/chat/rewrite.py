@@ -5,9 +5,10 @@ Sudani take office?". Without a language model this is done by rules: a pronoun 
 group"-style phrase is replaced by the entity of the previous turn it most plausibly points to
 (people for he/she, organisations and groups for they/it/that group); when no entity fits, the
 previous question is appended as context. A generative model, when configured, rewrites instead
-(see `rag.answer.generative`). The entities are found by rag.text.names. Not handled: references
-further back than the previous turn's entities, or ellipsis without any pronoun ("And the year?")
-beyond appending context.
+(see `rag.answer.generative`). The entities are found by rag.text.names. Only the last
+RESOLVED_TURNS turns are read, so a long chat costs no more per turn than a short one. Not
+handled: references further back than the previous turn's entities, or ellipsis without any
+pronoun ("And the year?") beyond appending context.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ _DUMMY_IT = re.compile(
 )
 _PLURAL_SUBJECT = re.compile(r"\b(?:the|these|those)\s+\w+s\b", re.IGNORECASE)
 MAX_CONTEXT_CHARS = 160
+RESOLVED_TURNS = 8  # earlier turns read: a chain of pronouns longer than this starts afresh
 _BORROWED = re.compile(r"^.*? \((.*)\)$")
 _ELLIPTICAL = re.compile(r"^\s*(what|how) about\b", re.IGNORECASE)
 _CITATION = re.compile(rf"\s*{MARKER.pattern}")
@@ -66,9 +68,11 @@ def _pick(
 def standalone_question(question: str, history: Sequence[Turn]) -> str:
     """The question rewritten to stand alone, given earlier (question, answer) turns.
 
-    Earlier turns are resolved first, so a chain of pronouns still reaches its entity.
+    Earlier turns are resolved first (the last RESOLVED_TURNS of them), so a chain of pronouns
+    still reaches its entity.
     """
     question = question.strip()
+    history = history[-RESOLVED_TURNS:]
     if not history:
         return question
     resolved_history = [history[0][0]]
