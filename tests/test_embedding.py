@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,11 @@ from rag.embedding.torch_encoder import SentenceTransformerEmbedder
 from rag.errors import ModelError
 
 
-def test_bundled_model_is_found_without_importing_it() -> None:
+def test_bundled_model_is_found_without_importing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A None entry in sys.modules makes `import torch` raise: finding and checking the bundled
+    # weights must not load the model's libraries.
+    for heavy in ("torch", "sentence_transformers", "transformers"):
+        monkeypatch.setitem(sys.modules, heavy, None)
     folder = bundled_model_dir()
     assert (folder / "model.safetensors").is_file()
     assert verify_bundled_weights(folder) == BUNDLED_WEIGHTS_SHA256
