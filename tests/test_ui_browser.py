@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from .test_ui_server import build_index, free_port, require_model, serving, with_scripted_model
+from .conftest import rag_index
+from .test_ui_server import free_port, require_model, serving, with_scripted_model
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -82,7 +83,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("hostile")
     source = folder / "hostile.txt"
     source.write_text(HOSTILE, encoding="utf-8")
-    index = build_index(folder / "index", source)
+    index = rag_index(folder / "index", source)
     with serving(index, folder) as url:
         yield url
 

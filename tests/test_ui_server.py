@@ -46,20 +46,6 @@ def rag_env(index_dir: Path) -> dict[str, str]:
     return env
 
 
-def build_index(index_dir: Path, *sources: Path) -> Path:
-    """`rag index SOURCES` into index_dir."""
-    done = subprocess.run(
-        [*RAG, "index", *map(str, sources)],
-        cwd=ROOT,
-        env=rag_env(index_dir),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
-    return index_dir
-
-
 @contextlib.contextmanager
 def serving(index_dir: Path, log_dir: Path, *extra: str, timeout: float = 120) -> Iterator[str]:
     """Run `rag serve --port FREE`; yield the URL it prints; terminate it afterwards."""
