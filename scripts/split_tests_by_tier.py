@@ -6,7 +6,8 @@ Each test (a top-level `test_*` function or `Test*` class) gets a tier from what
 through the module's helpers and conftest's (an AST name-usage closure):
 - system: it runs the CLI in a subprocess, a server, the browser or packaging (`run_rag`,
   `subprocess`, `RAG`, the `server`/`seed_server`/`page` fixtures, the `browser` marker);
-- integration: otherwise, when marked `slow` (itself or by the module's `pytestmark`);
+- integration: otherwise, when marked `slow` (itself or by the module's `pytestmark`) or using
+  a conftest fixture that holds a real model (INTEGRATION_NAMES: the tiny GGUF runs llama.cpp);
 - unit: the rest.
 Each tier present in a file gets `tests/<tier>/test_<name>.py` with the module docstring, the
 imports (relative ones one level deeper), the helpers its tests use and the tests in their order.
@@ -35,6 +36,8 @@ ABOUT = {
     "system": "System tier: the CLI in a subprocess, servers, the browser or packaging.",
 }
 SYSTEM_NAMES = {"run_rag", "subprocess", "RAG", "server", "seed_server", "page", "Popen"}
+# conftest fixtures holding a real model: llama.cpp over a GGUF file (in a sandbox process), MiniLM
+INTEGRATION_NAMES = {"tiny_script", "tiny_gguf", "real_model_dir", "qwen_pipeline", "pipeline"}
 PATHS = [  # Path(__file__) arithmetic in tests/, rewritten in terms of the project root
     (re.compile(r"Path\(__file__\)(\.resolve\(\))?\.parent\.parent"), "ROOT"),
     (re.compile(r"Path\(__file__\)(\.resolve\(\))?\.parent"), '(ROOT / "tests")'),
@@ -140,7 +143,8 @@ def tier_of(test: Unit, units: list[Unit], conftest: list[Unit], module_slow: bo
         reached |= unit.uses
     if reached & SYSTEM_NAMES or marked(test, "browser"):
         return "system"
-    return "integration" if module_slow or marked(test, "slow") else "unit"
+    real = module_slow or marked(test, "slow") or bool(reached & INTEGRATION_NAMES)
+    return "integration" if real else "unit"
 
 
 def module_is_slow(units: list[Unit]) -> bool:
@@ -260,7 +264,9 @@ def main() -> None:
     fakes_names = {n for u in shared for n in u.defines}
     for units in [conftest] + [m[1] for m in modules.values()]:
         local = {n for u in units if not u.is_import for n in u.defines}
-        imported = {n for u in units if u.is_import for n in u.defines}
+        imported = {
+            n for u in units if u.is_import and getattr(u.node, "level", 0) == 0 for n in u.defines
+        }
         needs = {n for u in shared if any(u is v for v in units) for n in u.uses}
         clash = (fakes_names - local) & imported & needs
         if clash:
