@@ -326,7 +326,11 @@ def main() -> None:
             keep = {id(u) for u in needed + always if id(u) not in moved_ids} | {
                 id(t) for t in tests
             }
-            out = docstring(doc, ABOUT[tier])
+            # the whole docstring once, in the first tier file; the others get its first line
+            first = tier == next(t for t in TIERS if t in plan[stem])
+            out = docstring(
+                doc if first or doc is None else doc.strip().split("\n")[0], ABOUT[tier]
+            )
             body = []
             for unit in units:
                 if unit.is_import:
