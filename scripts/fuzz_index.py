@@ -2,7 +2,7 @@
 
     python scripts/fuzz_index.py [--write] [--kills N] [--no-damage]
 
-The full run of the fuzzer whose cases are the slow test tests/test_fuzz_index.py (which says
+The full run of the fuzzer whose cases are the slow test tests/system/test_fuzz_index.py (which says
 what a case is and what a good outcome is, and runs a seeded sample of them): builds the
 article's index once (the real `rag index`, in a temporary folder), then runs every file of the
 build with every kind of damage. Any bad outcome makes the script exit 1. `--write` puts the table
@@ -29,8 +29,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
 from benchmark.blocks import write_block  # noqa: E402
 
-from tests.conftest import ARTICLE, RAG, child_environment, run_rag  # noqa: E402
-from tests.test_fuzz_index import DAMAGES, QUESTION, build_files, damaged_ask, outcome  # noqa: E402
+from tests.fakes import ARTICLE, RAG, child_environment, run_rag  # noqa: E402
+from tests.system.test_fuzz_index import DAMAGES, QUESTION, build_files, damaged_ask, outcome  # noqa: E402
 
 
 def table(results: dict[tuple[str, str], str]) -> str:

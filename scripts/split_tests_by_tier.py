@@ -161,11 +161,23 @@ def imported_from_tests(units: list[Unit]) -> dict[str, set[str]]:
     return found
 
 
-def rewrite_imports(text: str, fakes: set[str], conftest_kept: set[str]) -> str:
-    """One import statement, for a module one folder deeper."""
+def helper_modules() -> set[str]:
+    """The helper modules beside the tests (tests/news_page.py): they stay where they are."""
+    return {
+        p.stem
+        for p in TESTS.glob("*.py")
+        if not p.stem.startswith("test_") and p.stem not in ("conftest", "fakes", "__init__")
+    }
+
+
+def rewrite_imports(text: str, fakes: set[str], conftest_kept: set[str], deeper: str = "..") -> str:
+    """One import statement, for a module one folder deeper (`deeper` ".."), or for a helper
+    module that stays in tests/ (".")."""
     node = ast.parse(text).body[0]
     if not isinstance(node, ast.ImportFrom) or node.level != 1:
         return text
+    if node.module in helper_modules():  # it stays in tests/: one level up from a tier folder
+        return f"from {deeper}{node.module} import {', '.join(a.name for a in node.names)}\n"
     to_fakes = sorted(a.name for a in node.names if a.name in fakes)
     to_conftest = sorted(a.name for a in node.names if a.name in conftest_kept)
     missing = {a.name for a in node.names} - fakes - conftest_kept
@@ -173,9 +185,9 @@ def rewrite_imports(text: str, fakes: set[str], conftest_kept: set[str]) -> str:
         sys.exit(f"error: {node.module} names {sorted(missing)} are neither shared nor in conftest")
     out = ""
     if to_fakes:
-        out += f"from ..fakes import {', '.join(to_fakes)}\n"
+        out += f"from {deeper}fakes import {', '.join(to_fakes)}\n"
     if to_conftest:
-        out += f"from ..conftest import {', '.join(to_conftest)}\n"
+        out += f"from {deeper}conftest import {', '.join(to_conftest)}\n"
     return out
 
 
@@ -349,6 +361,18 @@ def main() -> None:
             written.append(target)
         subprocess.run(["git", "rm", "-q", "--cached", str(TESTS / f"{stem}.py")], check=False)
         (TESTS / f"{stem}.py").unlink()
+
+    # the helper modules stay in tests/; what they took from conftest may now be in fakes
+    for stem in sorted(helper_modules()):
+        helper = TESTS / f"{stem}.py"
+        _, units = parse(helper)
+        text = helper.read_text(encoding="utf-8")
+        for unit in units:
+            if unit.is_import and getattr(unit.node, "level", 0) == 1:
+                new = rewrite_imports(unit.text, fakes_names, conftest_kept, deeper=".")
+                text = text.replace(unit.text, new.rstrip("\n"), 1)
+        helper.write_text(text, encoding="utf-8")
+        written.append(helper)
 
     files = [str(p) for p in written] + [str(TESTS / "fakes.py"), str(conftest_path)]
     subprocess.run(["ruff", "check", "--fix", "--select", "F401,I001", "-q", *files], check=False)

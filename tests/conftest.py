@@ -13,53 +13,35 @@ loaded
 
 from __future__ import annotations
 
-import hashlib
+import importlib
 import importlib.util
 import os
-import re
-import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
-import numpy as np
 import pytest
 
-from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.logistic_reader import LogisticReader
-from rag.config import SEED_ARTICLES
+from rag.embedding.model import bundled_model_dir
+from rag.embedding.onnx_encoder import (
+    OnnxQueryEmbedder,
+)
+from rag.embedding.onnx_export import export_query_encoder
 from rag.index.store import Index
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = SEED_ARTICLES / "000_5d857531382a8c3c.txt"  # the article that ships with rag
-GOLD_CORPUS = ROOT / "tests" / "gold" / "corpus"
-RAG = [sys.executable, "-m", "rag.cli"]
-
-
-class FakeEmbedder:
-    """Deterministic stand-in for the model: hashed word counts, L2-normalised."""
-
-    name = "fake-hash-embedder"
-    dim = 64
-    weights_sha256 = "0" * 64
-
-    def __init__(self, fail_after: int | None = None) -> None:
-        self.fail_after = fail_after
-        self.calls = 0
-
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        self.calls += 1
-        if self.fail_after is not None and self.calls > self.fail_after:
-            raise KeyboardInterrupt  # as if the user pressed Ctrl-C mid-build
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                out[row, int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)
-
+from .fakes import (
+    ARTICLE,
+    GOLD_CORPUS,
+    REAL_MODEL,
+    ROOT,
+    STORY,
+    THREADS,
+    FakeEmbedder,
+    make_index,
+    rag_index,
+    with_model,
+)
 
 # Written by scripts/setup in the venv it sets up: what it installed.
 SETUP_RECORD = Path(sys.prefix) / "rag-setup.txt"
@@ -104,17 +86,6 @@ def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()
 
 
-def rag_index(index_dir: Path, *sources: Path) -> Path:
-    """`index_dir` holding a real index of `sources`, built by the real `rag index` command."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env["RAG_INDEX_DIR"] = str(index_dir)
-    done = subprocess.run(
-        [*RAG, "index", *map(str, sources)], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr
-    return index_dir
-
-
 @pytest.fixture(scope="session")
 def article_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real index of the article, built by the real `rag index` command once per session."""
@@ -137,9 +108,6 @@ def pipeline(article_index_dir: Path):
     return Pipeline.open(settings, progress=lambda _: None)
 
 
-REAL_MODEL = "qwen2.5-coder-0.5b"
-
-
 @pytest.fixture(scope="session")
 def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder holding the real instruct model, assembled and verified once per session
@@ -156,15 +124,6 @@ def real_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("models")
     catalogue.model_file(REAL_MODEL, folder)
     return folder
-
-
-def with_model(settings, model):
-    """A pipeline for `settings` (the index built and opened as `Pipeline.open` does) answering
-    with an already loaded `model`."""
-    from rag.pipeline import Pipeline
-
-    opened = Pipeline.open(settings.replace(model=""), progress=lambda _: None)
-    return Pipeline(settings, opened.index, opened.embedder, model)
 
 
 @pytest.fixture(scope="session")
@@ -216,49 +175,25 @@ def tiny_gguf(tiny_script: ModuleType, tmp_path_factory: pytest.TempPathFactory)
     return built
 
 
-def one_line_error(done: subprocess.CompletedProcess, code: int) -> str:
-    """Assert the CLI failed as promised: exit `code`, no traceback, nothing on stdout, and one
-    `error: …` line, the last one on stderr (progress lines may precede it). Returns it."""
-    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert [x for x in lines if x.startswith("error:")] == lines[-1:], done.stderr
-    assert done.stdout == ""
-    return str(lines[-1])
+@pytest.fixture
+def benchmark(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The package scripts/benchmark (scripts/ itself is not a package)."""
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    return importlib.import_module("benchmark")
 
 
-def child_environment(index_dir: Path | None = None) -> dict[str, str]:
-    """This process's environment without RAG_* settings, but for RAG_INDEX_DIR=`index_dir`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    if index_dir is not None:
-        env["RAG_INDEX_DIR"] = str(index_dir)
-    return env
+@pytest.fixture
+def index(tmp_path: Path) -> Index:
+    return make_index(tmp_path, {"story": STORY})
 
 
-def run_rag(
-    *args: str,
-    index_dir: Path | None = None,
-    stdin: str | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 300,
-) -> subprocess.CompletedProcess:
-    """Run the real CLI in a subprocess."""
-    full_env = child_environment(index_dir)
-    full_env.update(env or {})
-    return subprocess.run(
-        [*RAG, *args],
-        env=full_env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
+@pytest.fixture(scope="session")
+def encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("query_encoder")
+    export_query_encoder(bundled_model_dir(), out, threads=THREADS)
+    return out
 
 
-def extractive_answerer(
-    index: Index, abstain_threshold: float | None = None, embedder: Any = None
-) -> ExtractiveAnswerer:
-    """The extractive answerer over `index` with the shipped logistic reader (as a pipeline
-    makes it); `abstain_threshold` replaces the reader's own."""
-    return ExtractiveAnswerer(index, LogisticReader.load(index, embedder), abstain_threshold)
+@pytest.fixture(scope="session")
+def onnx_embedder(encoder_dir: Path) -> OnnxQueryEmbedder:
+    return OnnxQueryEmbedder.from_dir(encoder_dir, threads=THREADS, name="minilm")

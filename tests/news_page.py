@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .conftest import ROOT, run_rag
+from .fakes import ROOT, run_rag
 
 FIXTURES = ROOT / "tests" / "fixtures"
 PAGE = FIXTURES / "news_page.html"
