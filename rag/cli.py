@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="score only one split: of the gold file (dev/test), or of the bundled SQuAD "
         "articles (train/dev/test); default: all",
     )
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --squad: N questions of each article, the same seeded sample every run",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--k", type=int, default=None, help="paragraphs retrieved per question")
     p.add_argument(
@@ -355,6 +362,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_squad(args)
     if args.split == "train":
         raise InputError("the gold file has no train split (dev or test)")
+    if args.sample:
+        raise InputError("--sample applies to --squad only")
     from rag import Pipeline
     from rag.evaluation.gold import default_gold, gold_settings, load_gold, select_split
     from rag.evaluation.scoring import evaluate, format_report
@@ -376,11 +385,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _eval_squad(args: argparse.Namespace) -> int:
-    from rag.evaluation.squad import read_squad, select
+    from rag.evaluation.squad import read_squad, sample, select
     from rag.evaluation.squad_scoring import evaluate_squad, format_squad_report
     from rag.progress import terminal_bar
 
     articles = select(read_squad(args.squad), None if args.split == "all" else args.split)
+    if args.sample:
+        articles = sample(articles, args.sample)
     report = evaluate_squad(
         settings_from(args), articles, progress, bar=None if args.json else terminal_bar
     )

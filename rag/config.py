@@ -76,8 +76,9 @@ class Settings:
     threads: int = max(1, os.cpu_count() or 1)
     # Retrieval: how many paragraphs are considered and cited at most.
     k: int = 3
-    # What decides which sentence answers and whether any does (rag.answer.reader).
-    reader: Reader = "logistic"
+    # What decides which sentence answers and whether any does (rag.answer.reader): the trained
+    # cross-encoder, or "logistic", the hand-featured model it corrects.
+    reader: Reader = "cross-encoder"
     # The reader weighs the sentences of this many paragraphs (at least k) for the answer and for
     # abstention; it still cites one or two. None: the reader's own, fitted with it.
     answer_k: int | None = None

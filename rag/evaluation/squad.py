@@ -6,19 +6,24 @@
 article the way `rag index` reads a plain-text article: the title as the headline, a blank line,
 then each context as a paragraph. `SPLIT` is the fixed split by article of the bundled training
 fragment (data/squad2): train, dev (where choices are made) and test (where figures are
-reported, never trained or tuned on).
+reported, never trained or tuned on). `sample` draws a fixed seeded sample of each
+article's questions.
 
 Not here: asking and scoring (rag.evaluation.squad_scoring).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InputError
+
+SAMPLE_SEED = 2026  # the seed of `sample`, fixed: every run scores the same questions
 
 # The split by article of data/squad2/train-10-articles.json, fixed before any reader was trained.
 # Test keeps one of the two articles with unanswerable questions (Spectre), dev the other.
@@ -143,4 +148,21 @@ def select(articles: list[SquadArticle], split: str | None) -> list[SquadArticle
             f"no article of the file is in the {split} split (the split is fixed for "
             "data/squad2/train-10-articles.json; other files are scored whole, without --split)"
         )
+    return chosen
+
+
+def sample(articles: list[SquadArticle], per_article: int) -> list[SquadArticle]:
+    """Each article with `per_article` of its questions (all when it has fewer), drawn with a
+    fixed seed and kept in their order: a slow mode (a language model) scored on the same
+    questions every run. InputError for a count below 1."""
+    if per_article < 1:
+        raise InputError(f"--sample must be at least 1, not {per_article}")
+    chosen = []
+    for article in articles:
+        keep = list(range(len(article.questions)))
+        if len(article.questions) > per_article:
+            rng = random.Random(f"{SAMPLE_SEED}:{article.title}")
+            keep = sorted(rng.sample(range(len(article.questions)), per_article))
+        questions = tuple(article.questions[i] for i in keep)
+        chosen.append(dataclasses.replace(article, questions=questions))
     return chosen

@@ -148,7 +148,9 @@ def test_interrupted_index_keeps_the_previous_one(tmp_path: Path, article_index_
 
 
 def test_chat_resolves_follow_ups(article_index_dir: Path) -> None:
-    questions = "Who is Iraq's prime minister?\n\nWhen did he take office?\n" + "x" * 600 + "\n"
+    questions = (
+        "Who ordered a crackdown on the militias?\n\nWhen did he take office?\n" + "x" * 600 + "\n"
+    )
     done = run_rag("chat", "--json", index_dir=article_index_dir, stdin=questions)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]

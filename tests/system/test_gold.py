@@ -25,37 +25,35 @@ from rag.results import Answer
 
 from ..fakes import REAL_MODEL, with_model
 
-# Extractive, all 181 cases, measured 2026-11-27 with the support model
-# (rag/answer/logistic_reader.json):
-# recall@3 81.0 %, MRR 0.719, containment 62.7 % (89/142), citation accuracy 64.1 % (91/142),
-# abstention 29/39 (precision 43.9 %), wrong abstentions 37/142 (26.1 %), short answer exact
-# match 48/89 (53.9 %) (docs/evaluation.md, "Gold set").
+# Extractive with the default reader, the cross-encoder (rag/answer/cross_encoder/), all 181
+# cases, measured 2026-12-03: recall@3 81.0 %, MRR 0.719, containment 62.7 % (89/142), citation
+# accuracy 64.1 % (91/142), abstention 28/39 (precision 45.9 %), wrong abstentions 33/142
+# (23.2 %), short answer exact match 48/89 (53.9 %) (docs/evaluation.md, "Gold set").
 FLOORS = {
     "recall@3": 0.77,
     "mrr": 0.69,
     "answer_containment": 0.59,
     "citation_accuracy": 0.61,
-    "abstention_recall": 0.70,
-    "abstention_precision": 0.40,
+    "abstention_recall": 0.66,
+    "abstention_precision": 0.42,
     "short_answer_exact_match": 0.50,
 }
+CEILINGS = {"false_abstention_rate": 0.27}
 
-CEILINGS = {"false_abstention_rate": 0.29}
-
-# Extractive, the test half (89 cases): recall@3 80.0 %, MRR 0.736, containment 54.3 % (38/70),
-# citation accuracy 55.7 % (39/70), abstention 12/19 (precision 32.4 %), wrong abstentions 25/70
-# (35.7 %), short answer exact match 15/43 (34.9 %).
+# The same, the test half (89 cases): recall@3 80.0 %, MRR 0.736, containment 57.1 % (40/70),
+# citation accuracy 58.6 % (41/70), abstention 13/19 (precision 39.4 %), wrong abstentions 20/70
+# (28.6 %), short answer exact match 16/43 (37.2 %). (The logistic reader: 54.3 %, 55.7 %, 12/19,
+# 35.7 %, 34.9 %.)
 TEST_FLOORS = {
     "recall@3": 0.76,
     "mrr": 0.70,
-    "answer_containment": 0.51,
-    "citation_accuracy": 0.52,
-    "abstention_recall": 0.57,
-    "abstention_precision": 0.28,
-    "short_answer_exact_match": 0.30,
+    "answer_containment": 0.54,
+    "citation_accuracy": 0.55,
+    "abstention_recall": 0.63,
+    "abstention_precision": 0.35,
+    "short_answer_exact_match": 0.33,
 }
-
-TEST_CEILINGS = {"false_abstention_rate": 0.40}
+TEST_CEILINGS = {"false_abstention_rate": 0.32}
 
 # qwen2.5-coder-0.5b, all 181 cases, measured 2026-11-27 (support threshold 0.58, the model not
 # asked to abstain, each kept sentence attributed to a paragraph that answers): recall@3 81.0 %,

@@ -127,7 +127,7 @@ def test_chat_json_with_follow_ups(article_index_dir: Path, tiny_gguf: Path) -> 
         "--model",
         str(tiny_gguf),
         index_dir=article_index_dir,
-        stdin="Who is Iraq's prime minister?\nWhen did he take office?\n",
+        stdin="Who ordered a crackdown on the militias?\nWhen did he take office?\n",
         env=FAST,
         timeout=120,
     )

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluation.squad import BUNDLED, SPLIT, article_text, read_squad, select
+from rag.errors import InputError
+from rag.evaluation.squad import BUNDLED, SPLIT, article_text, read_squad, sample, select
 from rag.evaluation.squad_scoring import f1, metrics, squad_normalise
 
 from ..fakes import CONTEXT_1, CONTEXT_2, TINY
@@ -60,3 +61,16 @@ def test_metrics_count_right_answers_and_abstentions() -> None:
     assert m["always_abstaining"] == pytest.approx(1 / 3, abs=1e-4)
     assert m["answerable_contained"] == 0.5 and m["wrongly_abstained"] == 0.5
     assert m["unanswerable_abstained"] == 1.0 and m["short_exact_match"] == 0.5
+
+
+def test_a_sample_is_the_same_questions_every_run_in_their_order() -> None:
+    articles = select(read_squad(BUNDLED), "test")
+    first, again = sample(articles, 20), sample(articles, 20)
+    assert [a.questions for a in first] == [a.questions for a in again]
+    for article, sampled in zip(articles, first, strict=True):
+        assert len(sampled.questions) == 20 and sampled.contexts == article.contexts
+        order = [article.questions.index(q) for q in sampled.questions]
+        assert order == sorted(order) and order != list(range(20))  # drawn, not the first 20
+    assert sample(articles, 10_000)[0].questions == articles[0].questions
+    with pytest.raises(InputError, match="at least 1"):
+        sample(articles, 0)

@@ -2,7 +2,7 @@
 [0, 1] per candidate, none for no candidates, a threshold in (0, 1), answer_k of at least 1, and
 the same scores when asked twice. A reader whose shipped files are missing fails here.
 
-Unit tier: no subprocess, no real model, no server; runs in seconds.
+Integration tier: real models, FAISS, GGUF files, reader weights; in process.
 """
 
 from __future__ import annotations
