@@ -91,6 +91,11 @@ class Settings:
     max_question_chars: int = 500
     # A source file larger than this (MiB) is refused: parsing holds it in memory several times.
     max_source_mb: int = 5
+    # A build whose sources make more passages than this is refused before any embedding: a
+    # clear bound on how long `rag index` runs. The bundled MiniLM embeds 25-40 passages/s on
+    # this 2-core CPU shared with other work, 69/s idle (docs/benchmarks.md), so 10,000 is
+    # 4 to 7 minutes of embedding here, under 3 idle (docs/reliability.md). Raise it for more.
+    max_passages: int = 10_000
     # Corpora of this many passage vectors or more use an approximate (HNSW) FAISS index: there
     # an exact top-200 search costs ~5 ms and grows linearly, HNSW stays under ~1 ms (bench/).
     ann_min_vectors: int = 30_000
@@ -179,6 +184,7 @@ class Settings:
             "answer_k",
             "rrf_k",
             "ann_min_vectors",
+            "max_passages",
             "max_answer_tokens",
             "prompt_token_budget",
         ):

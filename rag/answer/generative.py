@@ -38,11 +38,11 @@ import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rag.answer.attribution import CheckedAnswer, CitationChecker
-from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.prompt import build_prompt, neutralise
+from rag.answer.extractive import ExtractiveAnswerer, Ranked
+from rag.answer.prompt import Prompt, build_prompt, neutralise
 from rag.chat.rewrite import Turn, standalone_question, strip_citations
 from rag.config import Settings
 from rag.embedding.model import Embedder
@@ -157,12 +157,17 @@ class GenerativeAnswerer:
 
     # -- answering
 
-    def prompt_for(self, retrieval: Retrieval, standalone: str) -> Any:
-        """The prompt for a question (see rag.answer.prompt.build_prompt), fitted to the context."""
+    def prompt_for(
+        self, retrieval: Retrieval, standalone: str, ranked: Ranked | None = None
+    ) -> Prompt:
+        """The prompt for a question (see rag.answer.prompt.build_prompt), fitted to the context:
+        what does not fit is chosen by `ranked`, the reader's ranking, when given. A
+        `ModelError` when even the best evidence sentence leaves no room for the answer."""
         n_ctx = getattr(self.model, "n_ctx", None)
         answer_room = self.settings.max_answer_tokens + ANSWER_OVERRUN
         room = None if n_ctx is None else int(n_ctx) - answer_room
-        return build_prompt(
+        sentences = [] if ranked is None else ranked.sentences
+        prompt = build_prompt(
             standalone,
             retrieval,
             self.index,
@@ -171,7 +176,16 @@ class GenerativeAnswerer:
             context_room=room,
             prompt_tokens=getattr(self.model, "prompt_tokens", None),
             ask_to_abstain=self.may_abstain,
+            best_first=[(c.doc, c.paragraph, c.index) for c in sentences],
         )
+        if room is not None and prompt.tokens > room:
+            raise ModelError(
+                f"the context of model {self.model_name} ({n_ctx} tokens) is too small: the "
+                f"instructions, the question and its best evidence sentence take {prompt.tokens} "
+                f"tokens, and {self.settings.max_answer_tokens} are kept for the answer; use a "
+                "model with a longer context or lower RAG_MAX_ANSWER_TOKENS"
+            )
+        return prompt
 
     def stream(
         self, retrieval: Retrieval, standalone: str, question: str, prompt_k: int | None = None
@@ -194,7 +208,7 @@ class GenerativeAnswerer:
         first_token_ms: float | None = None
         try:
             shown_to_model = retrieval if prompt_k is None else retrieval.top(prompt_k)
-            prompt = self.prompt_for(shown_to_model, standalone)
+            prompt = self.prompt_for(shown_to_model, standalone, ranked)
             stream = self.model.chat_stream(
                 prompt.messages,
                 max_tokens=self.settings.max_answer_tokens,

@@ -13,11 +13,16 @@ text and question every `<` and `>` becomes `‹` and `›`, so no text can spel
 control token such as `<|im_end|>`: an article saying "ignore previous instructions" stays text.
 The model is not asked to cite: rag.answer.attribution finds each sentence's evidence itself.
 
-The prompt is bounded: paragraphs are added in retrieval order while they fit the token budget
-(counted with the model's own tokenizer) and the context window left after the instructions, the
-question and the answer's tokens; a first paragraph too long on its own is cut at a sentence
-boundary (or, failing that, a word). The assembled prompt is measured again and paragraphs are
-dropped from the end until it fits, so a small context gives fewer paragraphs, never an error.
+The prompt is bounded by the token budget (counted with the model's own tokenizer) and by the
+context window left after the instructions, the question and the answer's tokens. When not all
+retrieved paragraphs fit, the lowest-ranked are left out first — ranked by the reader's best
+sentence in each (`best_first`), or in retrieval order without one — and those kept are shown in
+retrieval order. The best paragraph, if too long on its own, is cut at sentence boundaries
+around its best sentence, which is always kept (adding its neighbours while they fit, the ones the
+reader ranks higher first). The assembled prompt is measured again: the lowest-ranked paragraphs
+are dropped, then the best one cut further, until it fits. Only when the instructions, the
+question and that one sentence cannot fit does the prompt stay too long: the caller
+(rag.answer.generative) then refuses with one line instead of asking the model.
 
 Not here: calling the model (rag.answer.generative, rag.llm.runtime) or checking what it wrote
 (rag.answer.attribution).
@@ -25,7 +30,6 @@ Not here: calling the model (rag.answer.generative, rag.llm.runtime) or checking
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -33,9 +37,10 @@ from rag.documents.parse import Paragraph
 from rag.documents.passages import ROLE_LABELS, evidence_text, steering_sentences
 from rag.index.store import Index
 from rag.results import ABSTENTION
-from rag.retrieval.retriever import Retrieval
+from rag.retrieval.retriever import Hit, Retrieval
 
 Counter = Callable[[str], int]
+SentenceKey = tuple[str, int, int]  # (doc, paragraph number, sentence index)
 
 # What a chat template adds around two messages, at most, for models without `prompt_tokens`.
 TEMPLATE_ALLOWANCE = 32
@@ -47,6 +52,7 @@ _SYSTEM = (
 )
 _ABSTAIN = " If the text does not answer the question, reply exactly: {abstention}"
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+NO_SOURCES = "(no paragraphs were found)\n"
 
 
 @dataclass(frozen=True)
@@ -56,7 +62,8 @@ class Prompt:
     messages: list[dict[str, str]]
     shown: list[tuple[str, int]]  # (doc, paragraph) of each source in the prompt
     source_tokens: int  # tokens of the sources block
-    cut: bool  # the first paragraph was cut to fit the budget
+    cut: bool  # the best paragraph was cut to fit
+    tokens: int  # the whole prompt, as measured against the context
 
 
 def neutralise(text: str) -> str:
@@ -82,7 +89,7 @@ def source_block(position: int, paragraph: Paragraph, text: str) -> str:
 
 
 def user_message(sources: str, question: str) -> str:
-    body = sources if sources else "(no paragraphs were found)\n"
+    body = sources if sources else NO_SOURCES
     return f"Article text:\n{body}\nQuestion: {neutralise(question)}"
 
 
@@ -96,12 +103,16 @@ def build_prompt(
     context_room: int | None = None,
     prompt_tokens: Callable[[Sequence[dict[str, str]]], int] | None = None,
     ask_to_abstain: bool = False,
+    best_first: Sequence[SentenceKey] = (),
 ) -> Prompt:
     """Messages answering `question` from `retrieval`'s paragraphs within `budget` tokens.
 
     `context_room` is the context window left for the whole prompt (n_ctx minus the answer's
     tokens); when given, the sources are also cut to what fits in it after the instructions and
     the question, measured with `prompt_tokens` (the chat-template-formatted size) if available.
+    `best_first` ranks sentences, (doc, paragraph, sentence index), the likeliest answer first:
+    what is kept when not everything fits. The prompt exceeds `context_room` (see
+    `Prompt.tokens`) only when its best sentence alone does not fit.
     """
     system = system_prompt(ask_to_abstain)
 
@@ -118,65 +129,112 @@ def build_prompt(
 
     limit = budget
     if context_room is not None:
-        limit = min(limit, context_room - measure(assemble([])))
+        frame = measure(assemble([])) - count_tokens(NO_SOURCES)  # all but the sources
+        limit = min(limit, context_room - frame)
 
-    blocks: list[str] = []
-    shown: list[tuple[str, int]] = []
-    sizes: list[int] = []
+    hits = retrieval.hits
+    paragraphs = [index.paragraph(hit.doc, hit.paragraph) for hit in hits]
+    order = _best_paragraphs_first(retrieval, best_first)
+    chosen: dict[int, str] = {}  # position in `hits` -> the text shown
+    used = 0
     cut = False
-    for hit in retrieval.hits:
-        paragraph = index.paragraph(hit.doc, hit.paragraph)
-        position = len(blocks)
-        block = source_block(position, paragraph, evidence_text(paragraph))
-        size = count_tokens(block)
-        if sum(sizes) + size > limit:
-            if blocks:
-                continue  # a later, shorter paragraph may still fit
-            block, size = _cut_to_fit(position, paragraph, count_tokens, limit)
-            if not block:
+    for i in order:
+        paragraph = paragraphs[i]
+        text = evidence_text(paragraph)
+        size = count_tokens(source_block(len(chosen), paragraph, text))
+        if used + size > limit:
+            if chosen:
+                continue  # a lower-ranked, shorter paragraph may still fit
+            text = _cut_to_fit(
+                paragraph, _sentence_preference(hits[i], best_first), count_tokens, limit
+            )
+            if not text:
                 continue
+            size = count_tokens(source_block(0, paragraph, text))
             cut = True
-        blocks.append(block)
-        shown.append((hit.doc, hit.paragraph))
-        sizes.append(size)
-    messages = assemble(blocks)
-    # Blocks counted one by one can tokenize a little differently once joined: measure the
-    # whole prompt and drop paragraphs from the end until it really fits.
-    while context_room is not None and blocks and measure(messages) > context_room:
-        blocks.pop()
-        shown.pop()
-        sizes.pop()
-        messages = assemble(blocks)
-    return Prompt(messages, shown, sum(sizes), cut)
+        chosen[i] = text
+        used += size
+
+    def blocks() -> list[str]:
+        return [
+            source_block(position, paragraphs[i], chosen[i])
+            for position, i in enumerate(sorted(chosen))
+        ]
+
+    messages = assemble(blocks())
+    tokens = measure(messages)
+    # Blocks counted one by one can tokenize a little differently once joined, and a chat
+    # template adds its own: measure the whole prompt, drop the lowest-ranked paragraphs, then
+    # cut the best one further, until it really fits (or only its best sentence is left).
+    while context_room is not None and tokens > context_room and chosen:
+        if len(chosen) > 1:
+            del chosen[next(i for i in reversed(order) if i in chosen)]
+        else:
+            [(i, text)] = chosen.items()
+            paragraph = paragraphs[i]
+            size = count_tokens(source_block(0, paragraph, text))
+            shorter = _cut_to_fit(
+                paragraph,
+                _sentence_preference(hits[i], best_first),
+                count_tokens,
+                size - (tokens - context_room),
+            )
+            if not shorter or shorter == text:
+                break
+            chosen[i] = shorter
+            cut = True
+        messages = assemble(blocks())
+        tokens = measure(messages)
+    shown = [(hits[i].doc, hits[i].paragraph) for i in sorted(chosen)]
+    return Prompt(messages, shown, sum(count_tokens(b) for b in blocks()), cut, tokens)
+
+
+def _best_paragraphs_first(retrieval: Retrieval, best_first: Sequence[SentenceKey]) -> list[int]:
+    """Positions in `retrieval.hits`, the paragraph of the best-ranked sentence first; paragraphs
+    without a ranked sentence after, in retrieval order."""
+    rank: dict[tuple[str, int], int] = {}
+    for r, (doc, number, _) in enumerate(best_first):
+        rank.setdefault((doc, number), r)
+    hits = retrieval.hits
+    return sorted(
+        range(len(hits)), key=lambda i: (rank.get((hits[i].doc, hits[i].paragraph), len(rank)), i)
+    )
+
+
+def _sentence_preference(hit: Hit, best_first: Sequence[SentenceKey]) -> list[int]:
+    """The ranked sentences of `hit`'s paragraph, best first (others follow in `_cut_to_fit`)."""
+    return [s for doc, number, s in best_first if (doc, number) == (hit.doc, hit.paragraph)]
 
 
 def _cut_to_fit(
-    position: int, paragraph: Paragraph, count_tokens: Counter, limit: int
-) -> tuple[str, int]:
-    """The paragraph's longest sentence prefix whose block fits `limit`; ("", 0) if none."""
-    best = ("", 0)
+    paragraph: Paragraph, preference: Sequence[int], count_tokens: Counter, limit: int
+) -> str:
+    """The paragraph cut at sentence boundaries: its best sentence (the first of `preference`,
+    else its first), joined by its neighbours while the block fits `limit`, the better-ranked
+    neighbour first. The best sentence is kept even if it alone does not fit; "" when the
+    paragraph has no sentence but an instruction to the system."""
     steering = steering_sentences(paragraph)
-    for i, sentence in enumerate(paragraph.sentences):
-        if steering[i]:  # an instruction to the system runs to the paragraph's end
-            break
-        block = source_block(position, paragraph, paragraph.text[: sentence.end])
-        size = count_tokens(block)
-        if size > limit:
-            break
-        best = (block, size)
-    if best[0]:
-        return best
-    # Not even the first sentence fits: keep its leading words that do (still at a word edge).
-    first = paragraph.sentences[0].text if paragraph.sentences and not steering[0] else ""
-    words = re.findall(r"\S+", first)
-    lo, hi = 0, len(words)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if count_tokens(source_block(position, paragraph, " ".join(words[:mid]) + " …")) <= limit:
-            lo = mid
+    usable = steering.index(True) if True in steering else len(steering)
+    # an instruction to the system runs to the paragraph's end: nothing from there on is shown
+    ranked = [s for s in preference if s < usable]
+    ranked += [s for s in range(usable) if s not in ranked]
+    if not ranked:
+        return ""
+    rank = {s: r for r, s in enumerate(ranked)}
+    sentences = paragraph.sentences
+
+    def span(first: int, last: int) -> str:
+        text = paragraph.text[sentences[first].start : sentences[last].end]
+        return f"… {text}" if first > 0 else text
+
+    first = last = ranked[0]
+    while True:
+        for s in sorted(
+            (s for s in (first - 1, last + 1) if 0 <= s < usable), key=rank.__getitem__
+        ):
+            wider = span(min(first, s), max(last, s))
+            if count_tokens(source_block(0, paragraph, wider)) <= limit:
+                first, last = min(first, s), max(last, s)
+                break
         else:
-            hi = mid - 1
-    if lo == 0:
-        return best
-    block = source_block(position, paragraph, " ".join(words[:lo]) + " …")
-    return block, count_tokens(block)
+            return span(first, last)

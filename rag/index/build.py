@@ -1,6 +1,8 @@
 """Building the index: parse the sources, embed their passages, write vectors, BM25, documents,
 the ONNX query encoder and the manifest into a fresh folder, then make it the current index.
 
+Sources that make more than `max_passages` passages are refused before anything is embedded (a
+clear limit on how long a build can run), and the embedding, made in batches, reports its rate.
 A build writes a fresh `builds/.tmp-*` folder under the build lock, fsyncs it, and only then
 repoints `current`, so an interrupted build leaves the previous index untouched; a build that
 cannot export the query encoder never replaces an index that has one. With `unless_fresh`, a
@@ -28,6 +30,7 @@ from typing import Any
 from rag.config import Settings, is_url
 from rag.documents.passages import units_for
 from rag.documents.sources import load_documents
+from rag.embedding.batched import embed_in_batches
 from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
 from rag.index.bm25 import build_bm25
 from rag.index.documents import document_to_json
@@ -62,6 +65,10 @@ def build_index(
 ) -> Path:
     """Parse, embed and index `sources`; atomically make the result the current index.
 
+    Sources that make more than `settings.max_passages` passages are refused (`SourceError`)
+    before anything is embedded; the embedding reports its rate through `progress` when it is
+    slow enough to be noticed (rag.embedding.batched).
+
     With `unless_fresh`, a build that another process finished while this one waited for the
     lock is used as it is (two `rag ask` on a fresh machine build once).
     """
@@ -69,6 +76,12 @@ def build_index(
     max_bytes = settings.max_source_mb * 2**20
     documents = load_documents([_local(s, settings, progress) for s in sources], max_bytes, bar)
     units = units_for(documents)
+    if len(units) > settings.max_passages:  # before any embedding: the current index is kept
+        raise SourceError(
+            f"the sources make {len(units):,} passages, more than the {settings.max_passages:,} "
+            "one index may hold (embedding them would take too long); index fewer or smaller "
+            "files, or raise RAG_MAX_PASSAGES"
+        )
     _make_builds_folder(settings)
     with build_lock(settings.index_dir):
         check_ours(settings.index_dir)
@@ -88,7 +101,7 @@ def build_index(
             )
 
         def fill(tmp: Path) -> None:
-            vectors = embedder.embed_batch([u.search_text for u in units])
+            vectors = embed_in_batches(embedder, [u.search_text for u in units], progress)
             faiss_info = write_vectors(
                 vectors,
                 tmp / "vectors.faiss",

@@ -133,7 +133,11 @@ def w_build(args: dict[str, Any]) -> dict[str, Any]:
     rag_build.build_bm25 = timed("bm25", rag_build.build_bm25)
     rag_build._export_query_encoder = timed("export", rag_build._export_query_encoder)
     rag_build.load_documents = timed("parse", rag_build.load_documents)
-    overrides: dict[str, Any] = {"index_dir": Path(args["index_dir"]), "sources": (source,)}
+    overrides: dict[str, Any] = {
+        "index_dir": Path(args["index_dir"]),
+        "sources": (source,),
+        "max_passages": 10**9,  # the tiers go past the product's limit on purpose
+    }
     if args.get("ann_min_vectors"):
         overrides["ann_min_vectors"] = int(args["ann_min_vectors"])
     settings = Settings.load(overrides, env={})

@@ -194,7 +194,8 @@ def test_context_overflow_errors_or_falls_back(article_index_dir: Path, tiny_ggu
     # 2000 answer tokens leave no room for the prompt in the tiny model's 2048-token context.
     env = {"RAG_MAX_ANSWER_TOKENS": "2000"}
     line = _one_line_error(ask(article_index_dir, "--model", str(tiny_gguf), QUESTION, env=env))
-    assert "does not fit the model context" in line
+    assert "the context of model tiny (2048 tokens) is too small" in line
+    assert "lower RAG_MAX_ANSWER_TOKENS" in line
     done = ask(
         article_index_dir,
         "--json",
@@ -207,5 +208,5 @@ def test_context_overflow_errors_or_falls_back(article_index_dir: Path, tiny_ggu
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["mode"] == "llm" and "Co-ordination Framework" in answer["answer"]
-    assert answer["fallback"].startswith("extractive: model tiny failed (prompt of ")
+    assert answer["fallback"].startswith("extractive: model tiny failed (the context of model")
     assert "Traceback" not in done.stderr

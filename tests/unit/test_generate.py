@@ -315,10 +315,33 @@ def test_a_first_paragraph_over_budget_is_cut_at_a_sentence(index: Index) -> Non
     assert prompt.cut and prompt.shown == [("story", 3)] and prompt.source_tokens <= 12
     assert "\n[A] The bridge cost 12 million pounds.\n" in prompt.messages[1]["content"]
     assert "Mara Quill" not in prompt.messages[1]["content"]
+    # The best sentence is never cut into words: kept whole, over the (soft) budget; only the
+    # context is a hard limit (see test_a_context_too_small_for_the_best_sentence_refuses).
     tiny = build_prompt(QUESTION, retrieval_of(3), index, count, 5)
-    assert tiny.cut and tiny.source_tokens <= 5
-    assert re.search(r"\n\[A\] The bridge[ \w]* …\n", tiny.messages[1]["content"])
-    assert "pounds" not in tiny.messages[1]["content"]
+    assert tiny.cut and tiny.source_tokens > 5
+    assert "\n[A] The bridge cost 12 million pounds.\n" in tiny.messages[1]["content"]
+    assert "Mara Quill" not in tiny.messages[1]["content"]
+
+
+def test_a_cut_keeps_the_sentence_the_reader_ranked_best(index: Index) -> None:
+    def count(text: str) -> int:
+        return len(text.split())
+
+    designed = [("story", 3, 1)]  # "It was designed by the engineer Mara Quill."
+    prompt = build_prompt(QUESTION, retrieval_of(3), index, count, 12, best_first=designed)
+    content = prompt.messages[1]["content"]
+    assert prompt.cut and "\n[A] … It was designed by the engineer Mara Quill.\n" in content
+    assert "12 million" not in content
+    # Room for both: the neighbour joins it, and the paragraph is whole again.
+    whole = build_prompt(QUESTION, retrieval_of(3), index, count, 768, best_first=designed)
+    assert (
+        not whole.cut
+        and "[A] The bridge cost 12 million pounds. It was designed"
+        in (whole.messages[1]["content"])
+    )
+    # Every quote stays the index's own text: the cut is made at the paragraph's sentence edges.
+    paragraph = index.paragraph("story", 3)
+    assert paragraph.text[paragraph.sentences[1].start : paragraph.sentences[1].end] in content
 
 
 def test_prompt_fits_the_models_context(index: Index) -> None:
@@ -359,6 +382,50 @@ def test_a_small_context_gets_fewer_paragraphs_not_an_error(tmp_path: Path) -> N
     assert answer.fallback is None and answer.text == "The bridge cost 12 million pounds. [¶3]"
 
 
+def test_a_small_context_keeps_the_paragraph_the_reader_ranked_best(tmp_path: Path) -> None:
+    # The answer comes last in retrieval order, after ten long paragraphs: the reader's ranking,
+    # not the retrieval order, decides what a small context keeps.
+    index = make_index(tmp_path, {"story": LONG_STORY})
+    retrieval = retrieval_of(*range(6, 16), 3)
+    count = FakeModel().count_tokens
+    # Room for two festival paragraphs and a little more, not for the answer's paragraph too.
+    two = build_prompt(QUESTION, retrieval_of(6, 7), index, count, 768)
+    n_ctx = two.tokens + 5 + settings().max_answer_tokens + ANSWER_OVERRUN
+    in_order = answerer(index, FakeModel("x", n_ctx=n_ctx)).prompt_for(retrieval, QUESTION)
+    assert ("story", 3) not in in_order.shown  # what retrieval order alone keeps
+    model = FakeModel("The bridge cost 12 million pounds.", n_ctx=n_ctx)
+    _, answer = run(answerer(index, model).stream(retrieval, QUESTION, QUESTION))
+    [messages] = model.calls
+    assert "The bridge cost 12 million pounds." in messages[1]["content"]
+    used = sum(count(m["content"]) for m in messages) + TEMPLATE_ALLOWANCE
+    assert used <= n_ctx - settings().max_answer_tokens - ANSWER_OVERRUN
+    assert answer.fallback is None and answer.text == "The bridge cost 12 million pounds. [¶3]"
+    [citation] = answer.citations
+    paragraph = index.paragraph("story", 3)
+    assert citation.quote == paragraph.text[citation.start : citation.end]
+
+
+def test_a_context_too_small_for_the_best_sentence_refuses(index: Index) -> None:
+    # The smallest prompt: the instructions, the question and the best sentence alone.
+    least = build_prompt(QUESTION, retrieval_of(3), index, FakeModel().count_tokens, 1)
+    n_ctx = least.tokens - 1 + settings().max_answer_tokens + ANSWER_OVERRUN
+    model = FakeModel("The bridge cost 12 million pounds.", n_ctx=n_ctx)
+    with pytest.raises(ModelError) as info:
+        ask(index, model, 3, 5)
+    message = str(info.value)
+    assert "\n" not in message and f"context of model fake-model ({n_ctx} tokens)" in message
+    assert "lower RAG_MAX_ANSWER_TOKENS" in message
+    assert model.calls == []  # the model is not asked with a prompt that cannot fit
+    _, answer = ask(index, model, 3, 5, on_model_error="extractive")
+    assert answer.fallback is not None and answer.fallback.kind == "extractive"
+    assert "too small" in answer.fallback.reason
+    # One token more, and the best sentence is shown alone.
+    fits = FakeModel("The bridge cost 12 million pounds.", n_ctx=n_ctx + 1)
+    _, answer = ask(index, fits, 3, 5)
+    assert "[A] The bridge cost 12 million pounds.\n" in fits.calls[0][1]["content"]
+    assert answer.fallback is None and answer.text == "The bridge cost 12 million pounds. [¶3]"
+
+
 def test_the_assembled_prompt_is_measured_again(tmp_path: Path) -> None:
     # A chat template that adds tokens per labelled line: paragraphs counted one by one fit,
     # the whole prompt would not, so paragraphs are dropped from the end until it does.
@@ -372,6 +439,11 @@ def test_the_assembled_prompt_is_measured_again(tmp_path: Path) -> None:
     assert model.prompt_tokens(prompt.messages) <= room
     assert 1 <= len(prompt.shown) < len(plain.shown)
     assert prompt.shown == plain.shown[: len(prompt.shown)]  # dropped from the end
+    # One paragraph whose labelled line costs more once assembled: it is cut further.
+    one = TemplatedModel("x", n_ctx=512, extra=175)
+    single = answerer(index, one).prompt_for(retrieval_of(6), QUESTION)
+    assert single.cut and single.shown == [("story", 6)]
+    assert one.prompt_tokens(single.messages) <= room
 
 
 def test_multi_document_prompt_hides_document_names(tmp_path: Path) -> None:
