@@ -3,7 +3,9 @@
 Every `RagError` becomes one line on stderr (`error: …`) and a non-zero exit; Ctrl-C exits 130.
 Heavy libraries are only imported by the commands that need them, after arguments are parsed,
 so `rag --help` and argument errors are instant. Extra commands (`rag serve`, from ui/) plug in
-through the `rag.commands` entry-point group, so this package never imports the UI.
+through the `rag.commands` entry-point group, so this package never imports the UI. The
+commands that measure and fit (`rag eval`, `fit-logistic`, `tune-model`, `train-reader`) are in
+rag.cli_measure.
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag import __version__
-from rag.errors import InputError, RagError, RagWarning
+from rag import __version__, cli_measure
+from rag.errors import RagError, RagWarning
 from rag.terminal import answer_on_terminal, for_terminal
 
 if TYPE_CHECKING:
     from rag import Asker
 
 # Flag name -> settings field, for the options every command shares.
-TRAINED_READER = "trained-reader"  # `rag train-reader`'s folder unless --out or --write
 COMMON = {"index_dir": "index_dir", "threads": "threads", "embedding_model": "embedding_model"}
 
 
@@ -64,42 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("chat", help="a conversation: one question per line on stdin")
     _answering(p)
 
-    p = commands.add_parser("eval", help="score the system on a gold Q&A file or SQuAD 2.0")
-    source = p.add_mutually_exclusive_group()
-    source.add_argument(
-        "--gold",
-        type=Path,
-        default=None,
-        help="gold JSONL file (default: tests/gold/qa.jsonl of a source checkout)",
-    )
-    source.add_argument(
-        "--squad",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="a SQuAD 2.0 JSON file: each article indexed on its own, every question asked",
-    )
-    p.add_argument(
-        "--split",
-        choices=("dev", "test", "train", "all"),
-        default="all",
-        help="score only one split: of the gold file (dev/test), or of the bundled SQuAD "
-        "articles (train/dev/test); default: all",
-    )
-    p.add_argument(
-        "--sample",
-        type=int,
-        default=0,
-        metavar="N",
-        help="with --squad: N questions of each article, the same seeded sample every run",
-    )
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--k", type=int, default=None, help="paragraphs retrieved per question")
-    p.add_argument(
-        "--model", default=None, help="installed model name or GGUF file for generative answers"
-    )
-    _common(p)
-
     p = commands.add_parser(
         "models", help="list the language models that install from PyPI, for --model NAME"
     )
@@ -111,51 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(p)
 
-    p = commands.add_parser(
-        "fit-logistic", help="(development) fit the logistic reader on the gold set's dev half"
-    )
-    _gold(p)
-    p.add_argument("--write", action="store_true", help="save rag/answer/logistic_reader.json")
-    p.add_argument(
-        "--report-test",
-        action="store_true",
-        help="also answer the test half (once choices are final: looking at it while changing "
-        "features would tune on it)",
-    )
-    _common(p)
-
-    p = commands.add_parser(
-        "tune-model",
-        help="(development) choose a model's support threshold and prompt on the gold set's dev "
-        "half with the real model (slow)",
-    )
-    p.add_argument("--model", required=True, help="installed model name or GGUF file")
-    _gold(p)
-    p.add_argument(
-        "--write",
-        action="store_true",
-        help="write bench/tune-NAME.json and the model's entry in rag/llm/tuned.json",
-    )
-    _common(p)
-
-    p = commands.add_parser(
-        "train-reader",
-        help="(development) train the cross-encoder reader on SQuAD 2.0 train articles (slow)",
-    )
-    p.add_argument("--squad", type=Path, default=None, help="SQuAD 2.0 file (default: bundled)")
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help=f"folder for the model and its card (default: {TRAINED_READER})",
-    )
-    p.add_argument("--max-questions", type=int, default=0, help="a seeded sample (0: all)")
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=13)
-    p.add_argument(
-        "--write", action="store_true", help="write into the shipped rag/answer/cross_encoder/"
-    )
-    _gold(p)
+    cli_measure.register(commands, _common, _gold)
 
     for entry in _plugins():
         try:
@@ -357,51 +278,6 @@ def _chat(pipeline: Asker, as_json: bool) -> None:
             print()
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    if args.squad is not None:
-        return _eval_squad(args)
-    if args.split == "train":
-        raise InputError("the gold file has no train split (dev or test)")
-    if args.sample:
-        raise InputError("--sample applies to --squad only")
-    from rag import Pipeline
-    from rag.evaluation.gold import default_gold, gold_settings, load_gold, select_split
-    from rag.evaluation.scoring import evaluate, format_report
-
-    gold = args.gold or default_gold()
-    cases = select_split(load_gold(gold), args.split)
-    settings = settings_from(args)
-    if args.index_dir is None:  # an index of the documents the gold file is about
-        settings = gold_settings(settings, gold)
-    from rag.progress import terminal_bar
-
-    with Pipeline.open(settings, progress=progress) as pipeline:
-        report = evaluate(pipeline, cases, bar=None if args.json else terminal_bar)
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        print(format_report(report))
-    return 0
-
-
-def _eval_squad(args: argparse.Namespace) -> int:
-    from rag.evaluation.squad import read_squad, sample, select
-    from rag.evaluation.squad_scoring import evaluate_squad, format_squad_report
-    from rag.progress import terminal_bar
-
-    articles = select(read_squad(args.squad), None if args.split == "all" else args.split)
-    if args.sample:
-        articles = sample(articles, args.sample)
-    report = evaluate_squad(
-        settings_from(args), articles, progress, bar=None if args.json else terminal_bar
-    )
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        print(format_squad_report(report))
-    return 0
-
-
 def cmd_models(args: argparse.Namespace) -> int:
     from rag.llm import catalogue
 
@@ -438,58 +314,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_fit_logistic(args: argparse.Namespace) -> int:
-    from rag.evaluation.fit_logistic import fit_logistic
-    from rag.evaluation.gold import default_gold
-
-    settings = settings_from(args)
-    fitted = fit_logistic(args.gold or default_gold(), args.report_test, print, settings)
-    if args.write:
-        progress(f"wrote {fitted.write()}")
-    return 0
-
-
-def cmd_tune_model(args: argparse.Namespace) -> int:
-    from rag.evaluation.gold import default_gold
-    from rag.evaluation.tune_model import tune_model, write_tuning
-
-    report = tune_model(settings_from(args), args.gold or default_gold(), print)
-    if args.write:
-        for path in write_tuning(report):
-            progress(f"wrote {path}")
-    return 0
-
-
-def cmd_train_reader(args: argparse.Namespace) -> int:
-    from rag.answer.cross_encoder_reader import FOLDER
-    from rag.evaluation.gold import default_gold
-    from rag.evaluation.squad import BUNDLED
-
-    if args.write and args.out is not None:
-        raise InputError("--write and --out name two places: give one")
-    if args.max_questions < 0 or args.epochs <= 0:
-        raise InputError("--max-questions must be 0 or more and --epochs more than 0")
-    from rag.answer.reader_training.run import train_reader
-    from rag.answer.reader_training.train import Recipe
-
-    out = FOLDER if args.write else (args.out or Path(TRAINED_READER))
-    recipe = Recipe(epochs=args.epochs, max_questions=args.max_questions, seed=args.seed)
-    card = train_reader(
-        args.squad or BUNDLED, out, recipe, progress, gold=args.gold or default_gold()
-    )
-    progress(f"wrote {card}")
-    return 0
-
-
 HANDLERS = {
     "index": cmd_index,
     "ask": cmd_ask,
     "chat": cmd_chat,
-    "eval": cmd_eval,
     "models": cmd_models,
-    "fit-logistic": cmd_fit_logistic,
-    "tune-model": cmd_tune_model,
-    "train-reader": cmd_train_reader,
+    **cli_measure.HANDLERS,
 }
 
 

@@ -61,8 +61,15 @@ LAYERS = {
     "rag/cli.py": {
         "rag.errors",  # RagError and its exit codes
         "rag.terminal",  # printing text safely
-        "rag.progress",  # the progress bar of `rag index` and `rag eval` on a terminal
+        "rag.progress",  # the progress bar of `rag index` on a terminal
         "rag.pipeline",  # check_question, to refuse a bad question before loading anything
+        "rag.llm",  # `rag models`: the catalogue
+        "rag.cli_measure",  # the commands that measure and fit
+    },
+    "rag/cli_measure.py": {
+        "rag.errors",  # InputError
+        "rag.cli",  # the shared settings and progress
+        "rag.progress",  # the progress bar of `rag eval` on a terminal
         "rag.evaluation.scoring",  # `rag eval`
         "rag.evaluation.gold",  # ... and the gold file it scores
         "rag.evaluation.squad",  # `rag eval --squad`: the SQuAD file
@@ -72,7 +79,6 @@ LAYERS = {
         "rag.answer.cross_encoder_reader",  # `rag train-reader`: the shipped reader's folder
         "rag.answer.reader_training.run",  # ... the training
         "rag.answer.reader_training.train",  # ... and its recipe
-        "rag.llm",  # `rag models`: the catalogue
     },
     "rag/evaluation/scoring.py": {
         "rag.errors",
