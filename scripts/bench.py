@@ -4,6 +4,7 @@
     .venv/bin/python scripts/bench.py --quick         # fewer runs, tiers 1k and 10k
     .venv/bin/python scripts/bench.py --tiers 1000,10000 --no-readme
     .venv/bin/python scripts/bench.py --from-json bench/results.json --no-readme  # report only
+    RAG_READER=logistic .venv/bin/python scripts/bench.py --tiers 1000 --no-readme  # a reader
 
 The entry point of the benchmark package scripts/benchmark/ (its `run` module says what is
 measured).

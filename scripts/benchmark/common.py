@@ -71,7 +71,8 @@ def run_child(
 
 
 def child_env(index_dir: Path | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    """The children's environment: no RAG_* settings but RAG_READER, the reader measured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k == "RAG_READER"}
     env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONHASHSEED="0")
     if index_dir is not None:
         env["RAG_INDEX_DIR"] = str(index_dir)
