@@ -29,9 +29,10 @@ from typing import Any
 
 import gradio as gr
 
-from rag import Answer, Asker, Conversation, RagError
+from rag import Answer, Asker, Conversation, Library, LivePipeline, RagError
 from ui import render
 from ui.guard import LOOPBACK_HOSTS, RouteGuard
+from ui.library import LibraryPanel, connect_library, library_layout
 from ui.sessions import MAX_SESSIONS, Session, SessionStore
 
 CONCURRENCY_ID = "pipeline"  # the chat and the API share one limit
@@ -53,12 +54,13 @@ class Chat:
     def __init__(self, pipeline: Asker, sessions: SessionStore | None = None) -> None:
         self.pipeline = pipeline
         self.sessions = sessions if sessions is not None else SessionStore()
-        self.documents = pipeline.documents
-        self.multi_doc = pipeline.multi_doc
         self.max_chars = pipeline.max_question_chars
-        self.blank_article = render.article_html(self.documents, (), self.multi_doc)
         # The model's name while it writes (None in extractive mode, which does not stream).
         self.model = pipeline.model_name
+
+    def blank_article(self) -> str:
+        """The article panel with nothing cited, of the documents indexed now."""
+        return render.article_html(self.pipeline.documents, (), self.pipeline.multi_doc)
 
     def respond(self, question: str, key: str | None) -> Iterator[tuple]:
         """One chat turn: yields (chat, session key, article panel, textbox) as it goes."""
@@ -98,8 +100,9 @@ class Chat:
         if answer is None:
             yield self._out(messages, turns, key), key, gr.skip(), ""
             return
-        messages[-1] = _assistant(render.answer_html(answer, self.multi_doc))
-        article = render.article_html(self.documents, answer.citations, self.multi_doc)
+        documents, multi_doc = self.pipeline.documents, self.pipeline.multi_doc
+        messages[-1] = _assistant(render.answer_html(answer, multi_doc))
+        article = render.article_html(documents, answer.citations, multi_doc)
         yield self._out(messages, turns, key), key, article, ""
 
     def _out(self, messages: list[Any], turns: list[Any], key: str) -> list[Any]:
@@ -113,7 +116,7 @@ class Chat:
 
     def clear(self, key: str | None) -> tuple:
         self.sessions.drop(key)
-        return [], None, self.blank_article, ""
+        return [], None, self.blank_article(), ""
 
     def ask(self, question: str) -> dict:
         try:
@@ -122,10 +125,15 @@ class Chat:
             raise gr.Error(str(exc), print_exception=False) from None
 
 
-def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Blocks:
-    """The chat app over an opened `rag.pipeline.Pipeline` (or another `Asker`)."""
+def build_app(
+    pipeline: Asker, examples: Sequence[str] | None = None, library: Library | None = None
+) -> gr.Blocks:
+    """The chat app over an opened `rag.pipeline.Pipeline` (or another `Asker`). Over a
+    `rag.live.LivePipeline` the page has the library panel too (ui.library), which adds and
+    removes documents through `library` (None: listing only)."""
     chat = Chat(pipeline)
-    documents = chat.documents
+    panel = LibraryPanel(pipeline, library) if isinstance(pipeline, LivePipeline) else None
+    documents = pipeline.documents
     limit = concurrency_limit(pipeline)
     examples = list(examples) if examples is not None else pipeline.example_questions()
 
@@ -136,7 +144,7 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
 
     title = documents[0].headline
     with gr.Blocks(title=f"rag · {title}"[:120], analytics_enabled=False) as app:
-        gr.HTML(
+        header = gr.HTML(
             render.header_html(documents, pipeline.model_name),
             js_on_load=None,
             elem_id="rag-header",
@@ -181,8 +189,9 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
                     elem_id="rag-examples",
                 )
             with gr.Column(scale=2, min_width=320):
+                parts = library_layout(panel) if panel is not None else None
                 article = gr.HTML(
-                    chat.blank_article, js_on_load=SCROLL_TO_CITED, elem_id="rag-article"
+                    chat.blank_article(), js_on_load=SCROLL_TO_CITED, elem_id="rag-article"
                 )
 
         outputs = [chatbot, conversation, article, textbox]
@@ -205,6 +214,8 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
         )
         chatbot.clear(chat.clear, conversation, outputs, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **shared)
+        if panel is not None and parts is not None:
+            connect_library(app, panel, parts, header, article)
 
     app.queue(default_concurrency_limit=limit, max_size=QUEUE_MAX_SIZE)
     return app
@@ -242,15 +253,22 @@ def theme() -> Any:
 
 
 def start(
-    app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, allow_remote: bool = False
+    app: gr.Blocks,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    allow_remote: bool = False,
+    upload_mb: int | None = None,
 ) -> str:
     """Start serving the app on host:port in the background (no share link, MCP, monitoring
     or run history) and return its local URL; `app.block_thread()` then serves until Ctrl-C,
     `app.close()` stops it. Requests naming a Host other than this machine's loopback names
-    are refused unless `allow_remote` (ui.guard)."""
+    are refused unless `allow_remote`; files are uploaded only with `upload_mb`, the library's
+    limit (ui.guard). Gradio's own limit is a little above it, so that a file just over it
+    reaches rag.index.library and is refused with its message."""
     from starlette.middleware import Middleware
 
     allowed_hosts = None if allow_remote else LOOPBACK_HOSTS
+    upload_bytes = None if upload_mb is None else (upload_mb + 1) * 2**20
     app.launch(
         server_name=host,
         server_port=port,
@@ -265,11 +283,15 @@ def start(
         pwa=False,
         ssr_mode=False,
         strict_cors=True,
-        max_file_size=1,
+        max_file_size=upload_bytes or 1,
         state_session_capacity=MAX_SESSIONS,  # Gradio's record of each session, bounded too
         allowed_paths=[],
         prevent_thread_lock=True,
-        app_kwargs={"middleware": [Middleware(RouteGuard, allowed_hosts=allowed_hosts)]},
+        app_kwargs={
+            "middleware": [
+                Middleware(RouteGuard, allowed_hosts=allowed_hosts, upload_bytes=upload_bytes)
+            ]
+        },
         theme=theme(),
         css=(Path(__file__).parent / "style.css").read_text(encoding="utf-8"),
     )
