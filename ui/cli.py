@@ -103,7 +103,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _serve(pipeline: Asker, args: argparse.Namespace, library: Library | None) -> None:
     """Serve the chat over `pipeline` until Ctrl-C or SIGTERM; documents are added and removed
     through `library` (None: they cannot be)."""
-    from ui.app import build_app, start
+    from ui.app import build_app
+    from ui.server import start
 
     app = build_app(pipeline, library=library)
     if not is_loopback(args.host):

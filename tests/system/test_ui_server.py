@@ -373,8 +373,8 @@ def test_non_loopback_host_warns(
         served.append(("library", library is not None))
         return app
 
-    fake_app = SimpleNamespace(build_app=build_app, start=start)
-    monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
+    monkeypatch.setitem(sys.modules, "ui.app", SimpleNamespace(build_app=build_app))
+    monkeypatch.setitem(sys.modules, "ui.server", SimpleNamespace(start=start))  # no gradio
     monkeypatch.setattr(rag.cli, "settings_from", lambda args: settings)
     monkeypatch.setattr(
         rag.pipeline.Pipeline, "open", staticmethod(lambda settings, progress=None: pipeline)
