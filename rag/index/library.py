@@ -30,7 +30,7 @@ from typing import Any
 from rag.config import Settings, is_url
 from rag.documents.fetch import fetch, fetched_record
 from rag.documents.parse import Document
-from rag.documents.sources import KINDS, SUFFIXES, read_document
+from rag.documents.sources import KINDS, SUFFIXES, read_document, source_bytes
 from rag.errors import InputError, SourceError
 from rag.index.build import IndexChanged, build_index
 from rag.index.folder import current_build
@@ -156,16 +156,8 @@ class Library:
         name = _shown(upload)
         if upload.suffix.lower() not in SUFFIXES:
             raise SourceError(f"{name}: only {KINDS} files can be added")
-        try:
-            size = upload.stat().st_size
-            if size > self.max_bytes:
-                raise SourceError(
-                    f"{name}: {size / 2**20:.1f} MiB is over the {self.max_bytes / 2**20:.0f} "
-                    "MiB limit for a document (RAG_MAX_UPLOAD_MB)"
-                )
-            data = upload.read_bytes()
-        except OSError as exc:
-            raise SourceError(f"{name}: cannot read ({exc.strerror})") from None
+        limit = "for a document (RAG_MAX_UPLOAD_MB)"
+        data = source_bytes(upload, self.max_bytes, limit, shown=name)
         _check_new(upload, hashlib.sha256(data).hexdigest(), manifest)
         stem = re.sub(r"[^\w.-]+", "-", upload.stem).strip("-.")[:80] or "document"
         folder = self.settings.index_dir / UPLOADS / hashlib.sha256(data).hexdigest()[:16]
