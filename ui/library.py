@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import queue
 import re
+import sys
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -153,7 +155,7 @@ class LibraryPanel:
 
     def _run(self, work: Callable[[str, Progress], Any], argument: str) -> Iterator[Any]:
         """Run `work` in the worker thread; yield its progress lines, then its result or the
-        RagError it raised."""
+        RagError it raised (a bug: its traceback logged, the page told in one line)."""
         lines: queue.Queue[str] = queue.Queue()
         future = self._worker.submit(work, argument, lines.put)
         yield "waiting for the index…"
@@ -163,9 +165,13 @@ class LibraryPanel:
             except queue.Empty:
                 continue
         try:
-            yield future.result()
+            result = future.result()
         except RagError as exc:
-            yield exc
+            result = exc
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            result = RagError(f"internal error ({type(exc).__name__})")
+        yield result
 
 
 def library_layout(panel: LibraryPanel) -> dict[str, Any]:
