@@ -141,7 +141,11 @@ def build_app(
         return chat.ask(question)
 
     title = documents[0].headline
-    with gr.Blocks(title=f"rag · {title}"[:120], analytics_enabled=False) as app:
+    # Uploaded files are copied into the index folder (ui.library): Gradio's own copies go
+    # after an hour (and all of them when the server starts again).
+    with gr.Blocks(
+        title=f"rag · {title}"[:120], analytics_enabled=False, delete_cache=(3600, 3600)
+    ) as app:
         header = gr.HTML(
             render.header_html(documents, pipeline.model_name),
             js_on_load=None,
