@@ -9,9 +9,11 @@ importable from `rag` itself:
     answer.text, answer.short_answer, answer.citations[0].quote
 
 `Pipeline`, `Settings`, `Answer` (with its `Citation`, `Fallback` and `Dropped` records),
-`Conversation`, `Asker` (what front ends need from a pipeline), `RagError` and `build_index` are
-loaded on first use, so importing `rag` loads no heavy library (torch, sentence_transformers,
-faiss, llama_cpp, gradio) and nothing but this file.
+`Conversation`, `Asker` (what front ends need from a pipeline), `RagError`, `build_index`,
+`Library` (the documents of the index folder, added and removed) and `LivePipeline` (a pipeline
+that follows the index folder's current build) are loaded on first use, so importing `rag`
+loads no heavy library (torch, sentence_transformers, faiss, llama_cpp, gradio) and nothing but
+this file.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _PUBLIC = {
     "Conversation": "rag.chat.conversation",
     "RagError": "rag.errors",
     "build_index": "rag.index.build",
+    "Library": "rag.index.library",
+    "LivePipeline": "rag.live",
 }
 __all__ = [
     "Answer",
@@ -40,6 +44,8 @@ __all__ = [
     "Conversation",
     "Dropped",
     "Fallback",
+    "Library",
+    "LivePipeline",
     "Pipeline",
     "RagError",
     "Settings",
@@ -53,6 +59,8 @@ if TYPE_CHECKING:
     from rag.config import Settings
     from rag.errors import RagError
     from rag.index.build import build_index
+    from rag.index.library import Library
+    from rag.live import LivePipeline
     from rag.pipeline import Pipeline
     from rag.results import Answer, Citation, Dropped, Fallback
 

@@ -121,6 +121,10 @@ class Settings:
     on_model_error: OnModelError = "error"
     # Whether a URL may lead to a loopback, private, link-local or reserved address.
     allow_private_urls: bool = False
+    # The library of the web chat (rag.index.library): the largest document added to it (MiB),
+    # a file or a fetched URL, and the most documents it holds.
+    max_upload_mb: int = 10
+    max_documents: int = 200
 
     @classmethod
     def load(
@@ -201,8 +205,9 @@ class Settings:
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
                 raise InputError(f"{name} must be between 0 and 1, not {value}")
-        if self.max_source_mb < 1:
-            raise InputError("max_source_mb must be at least 1")
+        for name in ("max_source_mb", "max_upload_mb", "max_documents"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be at least 1")
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

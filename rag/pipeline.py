@@ -117,6 +117,18 @@ class Pipeline:
             progress(f"notice: {problem}; answering extractively instead")
         return pipeline
 
+    def reopened(self, progress: Progress = no_progress) -> Pipeline:
+        """A pipeline over the index folder's current build (another process or the library
+        may have swapped one in since this one opened), with this pipeline's settings and
+        language model, and its query encoder unless the new build carries its own. Nothing is
+        built: IndexUnreadable when the current build does not open."""
+        index = open_index(self.settings)
+        embedder = self.embedder
+        if self.settings.query_encoder == "onnx" and index.manifest.query_encoder:
+            index, embedder = query_embedder(self.settings, index, progress)
+        model = self.generator.model if self.generator is not None else None
+        return Pipeline(self.settings, index, embedder, model)
+
     def close(self) -> None:
         """Free the language model `open` loaded (a model passed in is left to its owner)."""
         if self.generator is not None:

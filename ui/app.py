@@ -11,11 +11,11 @@ In model mode the header names the model, its draft streams in labelled as not y
 the checked answer replaces it: the kept sentences with their `[¶N]`, the sources with the
 supporting sentence highlighted, and what the check removed in a collapsed list with reasons.
 `api_name="ask"` answers one question and returns the `rag ask --json` object (for
-`gradio_client`). `start(app, host, port)` serves it with the settings of `rag serve`.
+`gradio_client`); ui.server serves it with the settings of `rag serve`.
 
 Nothing is loaded at import: the caller opens the `Pipeline` and passes it in (anything with the
 `rag.asker.Asker` protocol does), and closes it. All text is
-escaped by `ui.render`; `start` and `ui.guard.RouteGuard` hold the server-side limits.
+escaped by `ui.render`; ui.server and ui.guard hold the server-side limits.
 """
 
 from __future__ import annotations
@@ -24,15 +24,14 @@ import contextlib
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from rag import Answer, Asker, Conversation, RagError
+from rag import Answer, Asker, Conversation, Library, LivePipeline, RagError
 from ui import render
-from ui.guard import LOOPBACK_HOSTS, RouteGuard
-from ui.sessions import MAX_SESSIONS, Session, SessionStore
+from ui.library import LibraryPanel, connect_library, library_layout
+from ui.sessions import Session, SessionStore
 
 CONCURRENCY_ID = "pipeline"  # the chat and the API share one limit
 QUEUE_MAX_SIZE = 200  # waiting requests beyond this are refused ("queue full")
@@ -53,12 +52,13 @@ class Chat:
     def __init__(self, pipeline: Asker, sessions: SessionStore | None = None) -> None:
         self.pipeline = pipeline
         self.sessions = sessions if sessions is not None else SessionStore()
-        self.documents = pipeline.documents
-        self.multi_doc = pipeline.multi_doc
         self.max_chars = pipeline.max_question_chars
-        self.blank_article = render.article_html(self.documents, (), self.multi_doc)
         # The model's name while it writes (None in extractive mode, which does not stream).
         self.model = pipeline.model_name
+
+    def blank_article(self) -> str:
+        """The article panel with nothing cited, of the documents indexed now."""
+        return render.article_html(self.pipeline.documents, (), self.pipeline.multi_doc)
 
     def respond(self, question: str, key: str | None) -> Iterator[tuple]:
         """One chat turn: yields (chat, session key, article panel, textbox) as it goes."""
@@ -98,8 +98,9 @@ class Chat:
         if answer is None:
             yield self._out(messages, turns, key), key, gr.skip(), ""
             return
-        messages[-1] = _assistant(render.answer_html(answer, self.multi_doc))
-        article = render.article_html(self.documents, answer.citations, self.multi_doc)
+        documents, multi_doc = self.pipeline.documents, self.pipeline.multi_doc
+        messages[-1] = _assistant(render.answer_html(answer, multi_doc))
+        article = render.article_html(documents, answer.citations, multi_doc)
         yield self._out(messages, turns, key), key, article, ""
 
     def _out(self, messages: list[Any], turns: list[Any], key: str) -> list[Any]:
@@ -113,7 +114,7 @@ class Chat:
 
     def clear(self, key: str | None) -> tuple:
         self.sessions.drop(key)
-        return [], None, self.blank_article, ""
+        return [], None, self.blank_article(), ""
 
     def ask(self, question: str) -> dict:
         try:
@@ -122,10 +123,15 @@ class Chat:
             raise gr.Error(str(exc), print_exception=False) from None
 
 
-def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Blocks:
-    """The chat app over an opened `rag.pipeline.Pipeline` (or another `Asker`)."""
+def build_app(
+    pipeline: Asker, examples: Sequence[str] | None = None, library: Library | None = None
+) -> gr.Blocks:
+    """The chat app over an opened `rag.pipeline.Pipeline` (or another `Asker`). Over a
+    `rag.live.LivePipeline` the page has the library panel too (ui.library), which adds and
+    removes documents through `library` (None: listing only)."""
     chat = Chat(pipeline)
-    documents = chat.documents
+    panel = LibraryPanel(pipeline, library) if isinstance(pipeline, LivePipeline) else None
+    documents = pipeline.documents
     limit = concurrency_limit(pipeline)
     examples = list(examples) if examples is not None else pipeline.example_questions()
 
@@ -135,8 +141,12 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
         return chat.ask(question)
 
     title = documents[0].headline
-    with gr.Blocks(title=f"rag · {title}"[:120], analytics_enabled=False) as app:
-        gr.HTML(
+    # Uploaded files are copied into the index folder (ui.library): Gradio's own copies go
+    # after an hour (and all of them when the server starts again).
+    with gr.Blocks(
+        title=f"rag · {title}"[:120], analytics_enabled=False, delete_cache=(3600, 3600)
+    ) as app:
+        header = gr.HTML(
             render.header_html(documents, pipeline.model_name),
             js_on_load=None,
             elem_id="rag-header",
@@ -181,8 +191,9 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
                     elem_id="rag-examples",
                 )
             with gr.Column(scale=2, min_width=320):
+                parts = library_layout(panel) if panel is not None else None
                 article = gr.HTML(
-                    chat.blank_article, js_on_load=SCROLL_TO_CITED, elem_id="rag-article"
+                    chat.blank_article(), js_on_load=SCROLL_TO_CITED, elem_id="rag-article"
                 )
 
         outputs = [chatbot, conversation, article, textbox]
@@ -205,6 +216,8 @@ def build_app(pipeline: Asker, examples: Sequence[str] | None = None) -> gr.Bloc
         )
         chatbot.clear(chat.clear, conversation, outputs, api_visibility="private", queue=False)
         gr.api(ask, api_name="ask", **shared)
+        if panel is not None and parts is not None:
+            connect_library(app, panel, parts, header, article)
 
     app.queue(default_concurrency_limit=limit, max_size=QUEUE_MAX_SIZE)
     return app
@@ -229,54 +242,3 @@ watch('value', () => {
   box.scrollTop = Math.max(0, box.scrollTop + offset - (note ? note.offsetHeight : 0) - 8);
 });
 """
-
-# --- serving ---------------------------------------------------------------------------------
-
-
-def theme() -> Any:
-    """The default theme with system fonts: nothing is fetched from font CDNs (offline)."""
-    return gr.themes.Default(
-        font=["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],
-        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
-    )
-
-
-def start(
-    app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, allow_remote: bool = False
-) -> str:
-    """Start serving the app on host:port in the background (no share link, MCP, monitoring
-    or run history) and return its local URL; `app.block_thread()` then serves until Ctrl-C,
-    `app.close()` stops it. Requests naming a Host other than this machine's loopback names
-    are refused unless `allow_remote` (ui.guard)."""
-    from starlette.middleware import Middleware
-
-    allowed_hosts = None if allow_remote else LOOPBACK_HOSTS
-    app.launch(
-        server_name=host,
-        server_port=port,
-        share=False,
-        inbrowser=False,
-        quiet=True,
-        show_error=False,
-        footer_links=["api"],
-        run_history=False,
-        mcp_server=False,
-        enable_monitoring=False,
-        pwa=False,
-        ssr_mode=False,
-        strict_cors=True,
-        max_file_size=1,
-        state_session_capacity=MAX_SESSIONS,  # Gradio's record of each session, bounded too
-        allowed_paths=[],
-        prevent_thread_lock=True,
-        app_kwargs={"middleware": [Middleware(RouteGuard, allowed_hosts=allowed_hosts)]},
-        theme=theme(),
-        css=(Path(__file__).parent / "style.css").read_text(encoding="utf-8"),
-    )
-    return f"http://{_url_host(host)}:{app.server_port}/"
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "", "::"):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host

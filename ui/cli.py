@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rag import Asker
+    from rag import Asker, Library
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -29,8 +29,9 @@ def register(commands: Any, answering: Callable[[argparse.ArgumentParser, bool],
         "serve",
         help="serve the web chat (Gradio) on http://127.0.0.1:7860",
         description=(
-            "Serve a web chat about the article, with cited sources and an API "
-            "(api_name 'ask') for gradio_client."
+            "Serve a web chat about the article, with cited sources, a library of documents "
+            "to add to and remove from, and an API (api_names 'ask', 'add_document', "
+            "'documents', 'remove_document') for gradio_client."
         ),
     )
     p.add_argument(
@@ -46,6 +47,19 @@ def register(commands: Any, answering: Callable[[argparse.ArgumentParser, bool],
         "--allow-remote",
         action="store_true",
         help="required to listen beyond loopback; then any Host header is accepted",
+    )
+    p.add_argument(
+        "--allow-uploads",
+        action="store_true",
+        help="let the chat add documents (files and links) beyond loopback too; on loopback "
+        "it always may",
+    )
+    p.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="let a link added in the chat lead to a loopback or private address "
+        "(RAG_ALLOW_PRIVATE_URLS)",
     )
     answering(p, False)  # the answering options, without --json
     p.set_defaults(handler=cmd_serve)
@@ -76,22 +90,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise RagError("the web chat needs gradio, which is not installed: pip install 'rag[web]'")
     _check_free(args.host, args.port)  # before the slow part
 
-    from rag import Pipeline
+    from rag import Library, LivePipeline, Pipeline
     from rag.cli import progress, settings_from
 
-    pipeline = Pipeline.open(settings_from(args), progress=progress)
-    try:
-        _serve(pipeline, args)
-    finally:
-        pipeline.close()
+    settings = settings_from(args)
+    with LivePipeline(Pipeline.open(settings, progress=progress), progress=progress) as live:
+        uploads = is_loopback(args.host) or getattr(args, "allow_uploads", False)
+        _serve(live, args, Library(settings) if uploads else None)
     return 0
 
 
-def _serve(pipeline: Asker, args: argparse.Namespace) -> None:
-    """Serve the chat over `pipeline` until Ctrl-C or SIGTERM."""
-    from ui.app import build_app, start
+def _serve(pipeline: Asker, args: argparse.Namespace, library: Library | None) -> None:
+    """Serve the chat over `pipeline` until Ctrl-C or SIGTERM; documents are added and removed
+    through `library` (None: they cannot be)."""
+    from ui.app import build_app
+    from ui.server import start
 
-    app = build_app(pipeline)
+    app = build_app(pipeline, library=library)
     if not is_loopback(args.host):
         print(
             f"warning: listening on {args.host}: anyone who can reach this machine on port "
@@ -100,7 +115,8 @@ def _serve(pipeline: Asker, args: argparse.Namespace) -> None:
             flush=True,
         )
     try:
-        url = start(app, args.host, args.port, allow_remote=args.allow_remote)
+        upload_mb = None if library is None else library.settings.max_upload_mb
+        url = start(app, args.host, args.port, allow_remote=args.allow_remote, upload_mb=upload_mb)
     except OSError:
         raise _unavailable(args.host, args.port) from None
     from ui.render import mode_text

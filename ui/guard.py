@@ -1,8 +1,10 @@
 """The web server's guard (ASGI middleware): which requests reach the app, and the headers every
 response carries.
 
-- Unused Gradio routes (uploads, file serving, MCP, monitoring…) answer 404.
-- Request bodies over MAX_BODY_BYTES answer 413, whether or not they announce their size.
+- Unused Gradio routes (file serving, MCP, monitoring…) answer 404.
+- Gradio's upload route takes a file of at most `upload_bytes` when the server adds documents
+  (ui.library), and answers 403 otherwise.
+- Other request bodies over MAX_BODY_BYTES answer 413, whether or not they announce their size.
 - The Host header must name this machine's loopback (127.0.0.1, localhost, [::1]) unless the
   server was started with `rag serve --allow-remote`: a page on another site that rebinds its
   DNS name to 127.0.0.1 cannot reach the chat or its API (400).
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# Routes Gradio mounts that this app never uses: uploads, serving files and proxying URLs, media
-# streams, screen recordings, run history, monitoring, and the dev/"vibe" editor.
+UPLOAD_PREFIX = "/gradio_api/upload"  # where Gradio takes files (ui.library's)
+UPLOADS_OFF = b"adding documents is off on this server (rag serve --allow-uploads)"
+# Routes Gradio mounts that this app never uses: the old upload route, serving files and
+# proxying URLs, media streams, screen recordings, run history, monitoring, the "vibe" editor.
 BLOCKED_PREFIXES = (
-    "/gradio_api/upload",
     "/gradio_api/file=",
     "/gradio_api/file/",
     "/gradio_api/proxy=",
@@ -68,16 +71,23 @@ class BodyTooLarge(Exception):
 
 class RouteGuard:
     """ASGI middleware: 404 for unused Gradio routes, 413 for oversized request bodies, 400 for
-    a Host header outside `allowed_hosts` (None: any), security headers on every response.
+    a Host header outside `allowed_hosts` (None: any), security headers on every response; the
+    upload route refused (403) unless `upload_bytes` says how large a file it takes.
 
     The body limit holds whether or not the request says its size: a Content-Length over the
     limit is refused at once, and the bytes actually received are counted too (a chunked body
     has no Content-Length), so reading past the limit answers 413 — or, if the app has already
     started its response, aborts the request."""
 
-    def __init__(self, app: Any, allowed_hosts: frozenset[str] | None = LOOPBACK_HOSTS) -> None:
+    def __init__(
+        self,
+        app: Any,
+        allowed_hosts: frozenset[str] | None = LOOPBACK_HOSTS,
+        upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
+        self.upload_bytes = upload_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -93,9 +103,15 @@ class RouteGuard:
         if path.startswith(BLOCKED_PREFIXES):
             await _plain(send, 404, b"Not found")
             return
+        limit = MAX_BODY_BYTES
+        if path.startswith(UPLOAD_PREFIX):
+            if self.upload_bytes is None:
+                await _plain(send, 403, UPLOADS_OFF)
+                return
+            limit = self.upload_bytes + MAX_BODY_BYTES  # the file and its multipart wrapping
         length = headers.get(b"content-length", b"0")
         try:
-            too_big = int(length) > MAX_BODY_BYTES
+            too_big = int(length) > limit
         except ValueError:
             too_big = True
         if too_big:
@@ -110,7 +126,7 @@ class RouteGuard:
             message: dict[str, Any] = await receive()
             if message.get("type") == "http.request":
                 received += len(message.get("body") or b"")
-                if received > MAX_BODY_BYTES:
+                if received > limit:
                     if started:
                         raise BodyTooLarge  # too late for a 413: abort the request
                     if not refused:

@@ -36,21 +36,32 @@ def read_document(path: Path, max_bytes: int = MAX_SOURCE_BYTES) -> Document:
         raise SourceError(f"{path}: no such file")
     if not path.is_file():
         raise SourceError(f"{path}: not a file")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SourceError(
-                f"{path}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit "
-                "for a source (RAG_MAX_SOURCE_MB)"
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read ({exc.strerror})") from None
-    document = document_from_bytes(data, path.stem, path)
+    document = document_from_bytes(source_bytes(path, max_bytes), path.stem, path)
     fetched = fetched_record(path)
     if fetched is None:
         return document
     return dataclasses.replace(document, source_url=fetched.url, fetched_at=fetched.fetched_at)
+
+
+def source_bytes(
+    path: Path,
+    max_bytes: int,
+    limit: str = "for a source (RAG_MAX_SOURCE_MB)",
+    shown: str | None = None,
+) -> bytes:
+    """A file's bytes; SourceError, naming the file as `shown` (by default its path), when it
+    is larger than `max_bytes` (the message names the `limit`) or cannot be read."""
+    shown = str(path) if shown is None else shown
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(
+                f"{shown}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit "
+                f"{limit}"
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{shown}: cannot read ({exc.strerror})") from None
 
 
 def document_from_bytes(data: bytes, name: str, path: Path, kind: str = "") -> Document:

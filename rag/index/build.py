@@ -6,7 +6,10 @@ clear limit on how long a build can run), and the embedding, made in batches, re
 A build writes a fresh `builds/.tmp-*` folder under the build lock, fsyncs it, and only then
 repoints `current`, so an interrupted build leaves the previous index untouched; a build that
 cannot export the query encoder never replaces an index that has one. With `unless_fresh`, a
-build that another process finished while this one waited for the lock is used as it is.
+build that another process finished while this one waited for the lock is used as it is; with
+`based_on`, a build whose current index was replaced while it waited (another process indexed
+meanwhile) stops with `IndexChanged`, so that a change worked out from the replaced build's
+sources is worked out again (rag.index.library).
 `repair_query_encoder` is the same kind of build for an index whose query encoder does not load:
 the current build's other files with the encoder exported again, under the lock, swapped in
 whole, so no process ever sees an encoder its manifest does not describe. Not here: opening the
@@ -31,13 +34,14 @@ from rag.config import Settings, is_url
 from rag.documents.passages import units_for
 from rag.documents.sources import load_documents
 from rag.embedding.batched import embed_in_batches
-from rag.errors import IndexUnreadable, ModelError, SourceError, one_line
+from rag.errors import IndexUnreadable, ModelError, RagError, SourceError, one_line
 from rag.index.bm25 import build_bm25
 from rag.index.documents import document_to_json
 from rag.index.files import record_files
 from rag.index.folder import (
     build_lock,
     check_ours,
+    current_build,
     current_path,
     fsync_tree,
     mark,
@@ -54,6 +58,13 @@ from rag.progress import Bar, Progress, no_progress
 ENCODER_DIR = "query_encoder"
 
 
+class IndexChanged(RagError):
+    """The current build is no longer the one a build was based on (another process swapped
+    in its own while this one waited for the lock); nothing was written."""
+
+    exit_code = 4
+
+
 def build_index(
     settings: Settings,
     sources: Sequence[Path | str],
@@ -62,6 +73,7 @@ def build_index(
     embedder: Any = None,
     unless_fresh: bool = False,
     bar: Bar | None = None,
+    based_on: Path | None = None,
 ) -> Path:
     """Parse, embed and index `sources`; atomically make the result the current index.
 
@@ -70,7 +82,9 @@ def build_index(
     slow enough to be noticed (rag.embedding.batched).
 
     With `unless_fresh`, a build that another process finished while this one waited for the
-    lock is used as it is (two `rag ask` on a fresh machine build once).
+    lock is used as it is (two `rag ask` on a fresh machine build once). With `based_on` (a
+    build folder, `current_build`), IndexChanged is raised, before anything is written, when
+    the current build is another one by the time the lock is held.
     """
     started = time.perf_counter()
     max_bytes = settings.max_source_mb * 2**20
@@ -85,6 +99,8 @@ def build_index(
     _make_builds_folder(settings)
     with build_lock(settings.index_dir):
         check_ours(settings.index_dir)
+        if based_on is not None and current_build(settings.index_dir) != based_on:
+            raise IndexChanged(f"the index in {settings.index_dir} changed while this build waited")
         if unless_fresh and stale_reason(settings) is None:
             with contextlib.suppress(IndexUnreadable):
                 open_index(settings)

@@ -32,6 +32,16 @@ def current_path(index_dir: Path) -> Path:
     return index_dir / "current"
 
 
+def current_build(index_dir: Path) -> Path | None:
+    """The build folder `current` points to (resolved), or None when there is none: a cheap
+    identity of the index (each build is a new folder; nothing is rewritten in place)."""
+    link = current_path(index_dir)
+    try:
+        return link.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+
+
 def is_ours(folder: Path) -> bool:
     """A build folder rag made: it holds our marker, or (older builds) our manifest."""
     if folder.is_symlink() or not folder.is_dir():

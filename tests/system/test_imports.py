@@ -76,7 +76,7 @@ def test_the_ask_path_loads_only_onnxruntime_faiss_and_numpy(article_index_dir: 
 def test_importing_the_web_chat_sets_no_environment_variable() -> None:
     probe = (
         "import os\nbefore = dict(os.environ)\n"
-        "import ui.app, ui.cli, ui.render, ui.guard\n"
+        "import ui.app, ui.cli, ui.render, ui.guard, ui.library, ui.server\n"
         "changed = set(before).symmetric_difference(os.environ)\n"
         "changed |= {k for k in before if before[k] != os.environ.get(k, before[k])}\n"
         "print(sorted(changed))"

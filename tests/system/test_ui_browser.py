@@ -2,7 +2,8 @@
 
 Types a question, waits for the streamed answer, checks the citation, the highlighted source and
 the marked article paragraph are visible, and saves a screenshot; then serves a document full of
-markup and checks it shows as text (no dialog, no element from the document). In model mode,
+markup and checks it shows as text (no dialog, no element from the document); adds a web page
+through the upload control, gets a cited answer from it, and removes it. In model mode,
 with the real qwen2.5-coder-0.5b model: the model's name in the header, its draft streaming in,
 then the checked answer with `[¶13]` and its highlighted quote; and, with a scripted model whose
 second sentence the check removes, the collapsed list of removed sentences and their reasons.
@@ -13,6 +14,7 @@ System tier: the CLI in a subprocess, servers, the browser or packaging.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 
 from ..fakes import free_port, rag_index, require_model, serving, with_scripted_model
+from ..news_page import PAGE
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -88,6 +91,17 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     source.write_text(HOSTILE, encoding="utf-8")
     index = rag_index(folder / "index", source)
     with serving(index, folder) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def library_server(
+    article_index_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A server whose library starts as the article alone (a copy of its index: it changes)."""
+    folder = tmp_path_factory.mktemp("library")
+    shutil.copytree(article_index_dir, folder / "index", symlinks=True)
+    with serving(folder / "index", folder) as url:
         yield url
 
 
@@ -187,6 +201,43 @@ def test_markup_in_the_document_shows_as_text(page: Any, hostile_server: str) ->
     assert page.errors == []
 
 
+def test_a_document_added_through_the_upload_control_is_cited(
+    page: Any, library_server: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(library_server)
+    library = page.locator("#rag-library")
+    expect(library).to_contain_text("1 document")
+    with page.expect_file_chooser() as chooser:
+        page.locator("#rag-upload").click()
+    chooser.value.set_files(str(PAGE))
+    status = page.locator("#rag-library-status")
+    expect(status).to_contain_text("Indexing news_page.html", timeout=60_000)  # as it goes
+    expect(status).to_contain_text("Added", timeout=300_000)
+    expect(status).to_contain_text("Harbour town votes to rebuild its sea wall")
+    expect(library).to_contain_text("2 documents")
+    expect(library).to_contain_text("news_page · 6 KB · 14 ¶")
+    expect(page.locator("#rag-header")).to_contain_text("and 1 more article(s)")
+
+    answer = ask(page, "How much will the scheme cost?")
+    expect(answer.locator(".rag-text")).to_contain_text("£14 million")
+    expect(answer.locator(".rag-text .rag-cite").first).to_have_text(
+        re.compile(r"\[news_page ¶\d+\]")
+    )
+    expect(answer.locator(".rag-sources mark").first).to_contain_text("£14 million")
+    expect(page.locator("#rag-article .rag-cited")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "library.png"), full_page=True)
+
+    page.locator("#rag-remove-choice input").click()
+    page.get_by_role("option", name=re.compile("Harbour town")).click()
+    page.locator("#rag-remove").click()
+    expect(status).to_contain_text("Removed news_page", timeout=300_000)
+    expect(library).to_contain_text("1 document")
+    expect(library).not_to_contain_text("Harbour town")
+    assert not page.errors and not page.dialogs
+
+
 MODEL = "qwen2.5-coder-0.5b"
 
 ANSWER_TIMEOUT_MS = 600_000  # a busy 2-core machine; never a measure of speed
@@ -207,7 +258,8 @@ def model_server(
 def scripted_server(pipeline: Any) -> Iterator[str]:
     """The app in this process over the real index and citation check, a scripted model
     answering (tests/*/test_ui_server.py: ScriptedModel), so what the check removes is known."""
-    from ui.app import build_app, start
+    from ui.app import build_app
+    from ui.server import start
 
     app = build_app(with_scripted_model(pipeline))
     url = start(app, "127.0.0.1", free_port())

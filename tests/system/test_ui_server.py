@@ -282,7 +282,7 @@ def test_security_headers_and_only_loopback_host_names(server: str) -> None:
 
 
 @pytest.mark.slow
-def test_no_file_serving_uploads_or_analytics(server: str) -> None:
+def test_no_file_serving_large_uploads_or_analytics(server: str) -> None:
     for path in (
         "gradio_api/file=/etc/passwd",
         f"gradio_api/file={ROOT / 'pyproject.toml'}",
@@ -291,12 +291,9 @@ def test_no_file_serving_uploads_or_analytics(server: str) -> None:
         "gradio_api/runs",
     ):
         assert status(server + path) == 404, path
-    upload = status(
-        server + "gradio_api/upload",
-        b"--x--\r\n",
-        {"Content-Type": "multipart/form-data; boundary=x"},
-    )
-    assert upload == 404
+    too_big = {"Content-Type": "multipart/form-data; boundary=x", "Content-Length": "12000000"}
+    for path, code in (("upload", 404), ("gradio_api/upload", 413)):  # the library's limit
+        assert status(server + path, b"--x--\r\n", too_big) == code, path
     big = status(
         server + "gradio_api/queue/join",
         b"{" + b" " * 100_000 + b"}",
@@ -307,7 +304,8 @@ def test_no_file_serving_uploads_or_analytics(server: str) -> None:
         config = json.load(response)
     assert config["analytics_enabled"] is False
     named = client(server).view_api(print_info=False, return_format="dict")["named_endpoints"]
-    assert set(named) == {"/ask", "/chat"}
+    library = {"/add_document", "/add_url", "/documents", "/remove_document"}
+    assert set(named) == {"/ask", "/chat", *library}
 
 
 @pytest.mark.slow
@@ -354,16 +352,30 @@ def test_non_loopback_host_warns(
     import rag.cli
     import rag.pipeline
     import ui.cli
+    from rag.config import Settings
 
     calls = []
-    pipeline = SimpleNamespace(model_name=None, close=lambda: calls.append("pipeline closed"))
-    app = SimpleNamespace(close=lambda verbose=True: calls.append("closed"))
-    fake_app = SimpleNamespace(
-        build_app=lambda p: app,
-        start=lambda a, host, port, allow_remote: f"http://127.0.0.1:{port}/",
+    settings = Settings.load({}, env={})
+    pipeline = SimpleNamespace(
+        model_name=None,
+        settings=settings,
+        index=SimpleNamespace(root=None),  # no build in the index folder: nothing to reopen
+        close=lambda: calls.append("pipeline closed"),
     )
-    monkeypatch.setitem(sys.modules, "ui.app", fake_app)  # no gradio import here
-    monkeypatch.setattr(rag.cli, "settings_from", lambda args: "settings")
+    app = SimpleNamespace(close=lambda verbose=True: calls.append("closed"))
+    served: list[tuple] = []
+
+    def start(a, host, port, allow_remote, upload_mb):
+        served.append((host, upload_mb))
+        return f"http://127.0.0.1:{port}/"
+
+    def build_app(p, library):
+        served.append(("library", library is not None))
+        return app
+
+    monkeypatch.setitem(sys.modules, "ui.app", SimpleNamespace(build_app=build_app))
+    monkeypatch.setitem(sys.modules, "ui.server", SimpleNamespace(start=start))  # no gradio
+    monkeypatch.setattr(rag.cli, "settings_from", lambda args: settings)
     monkeypatch.setattr(
         rag.pipeline.Pipeline, "open", staticmethod(lambda settings, progress=None: pipeline)
     )
@@ -380,12 +392,24 @@ def test_non_loopback_host_warns(
         assert out.startswith("Serving the chat on http://127.0.0.1:7999/")
         assert ("warning: listening on 0.0.0.0" in err) is warned
     assert calls == ["closed", "pipeline closed"] * 2
+    # Documents are added on loopback; beyond it, only with --allow-uploads.
+    assert served == [
+        ("library", False),
+        ("0.0.0.0", None),
+        ("library", True),
+        ("127.0.0.1", 10),
+    ]
+    served.clear()
+    args = SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=True, allow_uploads=True)
+    assert ui.cli.cmd_serve(args) == 0  # type: ignore[arg-type]
+    assert served == [("library", True), ("0.0.0.0", 10)]
+    calls.clear()
     # Beyond loopback only when asked for explicitly, refused before anything loads.
     from rag.errors import InputError
 
     with pytest.raises(InputError, match="add --allow-remote"):
         ui.cli.cmd_serve(SimpleNamespace(host="0.0.0.0", port=7999, allow_remote=False))  # type: ignore[arg-type]
-    assert calls == ["closed", "pipeline closed"] * 2
+    assert calls == []
 
 
 def test_streamed_pieces_are_escaped_and_the_turn_recorded() -> None:

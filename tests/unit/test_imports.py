@@ -93,6 +93,8 @@ LAYERS = {
     "ui/cli.py": {"rag.errors", "rag.cli"},  # the CLI it plugs into
     "ui/render.py": {"rag.results"},  # the answer's format: the [¶N] marker, abstention
     "ui/guard.py": set(),
+    "ui/library.py": {"rag.index.library"},  # the records of the library it lists
+    "ui/server.py": set(),
     "ui/sessions.py": set(),
 }
 

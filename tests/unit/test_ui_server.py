@@ -85,3 +85,36 @@ def test_route_guard_counts_received_bytes() -> None:
     assert sent[-1]["body"] == b"Request too large"
     with pytest.raises(BodyTooLarge):
         asyncio.run(run(respond_first=True))
+
+
+def test_route_guard_takes_uploads_only_up_to_the_library_limit() -> None:
+    """The upload route: 403 when the server adds no documents; with `upload_bytes`, a body
+    of the file and its multipart wrapping passes and a larger one is refused (413)."""
+    import asyncio
+
+    from ui.guard import MAX_BODY_BYTES, RouteGuard
+
+    def run(upload_bytes: int | None, length: int) -> tuple[int, bytes]:
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        async def app(scope: dict, receive, send) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"uploaded"})
+
+        headers = [(b"host", b"127.0.0.1:7860"), (b"content-length", str(length).encode())]
+        scope = {"type": "http", "path": "/gradio_api/upload", "headers": headers}
+        asyncio.run(RouteGuard(app, upload_bytes=upload_bytes)(scope, receive, send))
+        return sent[0]["status"], sent[1]["body"]
+
+    assert run(None, 10) == (
+        403,
+        b"adding documents is off on this server (rag serve --allow-uploads)",
+    )
+    assert run(2**20, 2**20 + 1000) == (200, b"uploaded")
+    assert run(2**20, 2**20 + MAX_BODY_BYTES + 1)[0] == 413
