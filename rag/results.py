@@ -44,6 +44,7 @@ class Citation:
     end: int
     score: float
     page: int | None = None  # the paragraph's page, in a PDF
+    url: str | None = None  # where a fetched document came from (`rag index URL`)
 
     def marker(self, multi_doc: bool) -> str:
         return marker(self.doc, self.paragraph, multi_doc, self.page)
@@ -58,6 +59,7 @@ class Citation:
             "end": self.end,
             "score": round(float(self.score), 4),
             **({"page": self.page} if self.page is not None else {}),
+            **({"url": self.url} if self.url is not None else {}),
         }
 
 

@@ -73,6 +73,8 @@ def _print_answer(answer: Answer, multi: bool, out: TextIO, *, streamed: bool) -
         before, quoted, after = (for_terminal(t) for t in _split(citation))
         quote = f"\033[1m{quoted}\033[0m" if bold else f"»{quoted}«"
         out.write(f"\n{for_terminal(citation.marker(multi))} {before}{quote}{after}\n")
+        if citation.url is not None:  # a fetched document: where it came from
+            out.write(f"    from {for_terminal(citation.url)}\n")
     closest = answer.closest
     if closest is not None:  # a pointer for the reader, not evidence
         write(f"\nclosest, not an answer: {closest.marker(multi)} {closest.quote}\n")

@@ -116,6 +116,13 @@ def sources_html(citations: Sequence[Any], multi_doc: bool) -> str:
         span = quote_span(citation.text, citation.quote, citation.start, citation.end)
         body = highlighted(citation.text, [span] if span else [])
         label = text(citation.marker(multi_doc))
+        url = getattr(citation, "url", None)
+        if url and url.lower().startswith(("http://", "https://")):  # a fetched document
+            address = html.escape(url, quote=True)
+            body += (
+                f' <a class="rag-source-url" href="{address}" rel="noopener noreferrer"'
+                f' target="_blank">{address}</a>'
+            )
         items.append(f'<li class="rag-source"><span class="rag-cite">{label}</span> {body}</li>')
     return (
         '<div class="rag-sources"><div class="rag-sources-title">Sources</div>'

@@ -60,16 +60,7 @@ def abstention(
         elif run:
             mentioned.append(" ".join(run))
             run = []
-    citation = Citation(
-        closest.doc,
-        closest.paragraph,
-        closest.text,
-        paragraph.text,
-        closest.start,
-        closest.end,
-        closest.score,
-        paragraph.page,
-    )
+    citation = index.cite(closest.doc, closest.paragraph, closest.start, closest.end, closest.score)
     if not mentioned:
         return ABSTENTION, citation
     lacking, plain = asked_for(asked)

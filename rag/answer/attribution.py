@@ -251,16 +251,7 @@ class CitationChecker:
         paragraph = self.index.paragraph(doc, number)
         sentences = paragraph.sentences or split_sentences(paragraph.text)
         sentence = sentences[found.quote]
-        return Citation(
-            doc,
-            number,
-            sentence.text,
-            paragraph.text,
-            sentence.start,
-            sentence.end,
-            found.score,
-            paragraph.page,
-        )
+        return self.index.cite(doc, number, sentence.start, sentence.end, found.score)
 
 
 def check(

@@ -127,16 +127,7 @@ class ExtractiveAnswerer:
         start, end = sentence.start, sentence.end
         if end - start > MAX_QUOTE_CHARS:  # a run-on "sentence": quote the part that matches
             start, end = _window(paragraph.text, start, end, self.coverage.content_words(question))
-        return Citation(
-            sentence.doc,
-            sentence.paragraph,
-            paragraph.text[start:end],
-            paragraph.text,
-            start,
-            end,
-            sentence.score,
-            paragraph.page,
-        )
+        return self.index.cite(sentence.doc, sentence.paragraph, start, end, sentence.score)
 
 
 def _shown(sentence: Candidate, citation: Citation) -> str:

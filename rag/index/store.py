@@ -40,6 +40,7 @@ from rag.index.files import check_files
 from rag.index.folder import current_path
 from rag.index.manifest import Manifest, read_manifest
 from rag.index.vectors import is_hnsw, read_vectors, search, set_ef_search
+from rag.results import Citation
 
 
 @dataclass
@@ -65,6 +66,14 @@ class Index:
 
     def paragraph(self, doc: str, number: int) -> Paragraph:
         return self.document(doc).paragraph(number)
+
+    def cite(self, doc: str, number: int, start: int, end: int, score: float) -> Citation:
+        """A citation of `text[start:end]` of paragraph `number` of `doc`, with the page of a
+        PDF's paragraph and the URL of a fetched document."""
+        paragraph = self.paragraph(doc, number)
+        url = self.document(doc).source_url or None
+        text = paragraph.text
+        return Citation(doc, number, text[start:end], text, start, end, score, paragraph.page, url)
 
     def dense_search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, unit ids) by inner product for one normalised query vector."""

@@ -109,8 +109,11 @@ def test_a_url_is_indexed_cited_and_not_fetched_again(server: str, tmp_path: Pat
     SEEN.clear()
     index_dir = tmp_path / "index"
     url = f"{server}/news/harbour-wall"
-    index_and_ask(url, index_dir, "--allow-private-urls")
+    answer = index_and_ask(url, index_dir, "--allow-private-urls")
+    assert {c["url"] for c in answer["citations"]} == {url}  # each citation names where it is from
     assert len(SEEN) == 1  # fetched by the index, not by the ask: it reads the kept copy
+    text = run_rag("ask", "How much will the scheme cost?", index_dir=index_dir)
+    assert f"from {url}" in text.stdout
     manifest = json.loads((index_dir / "current" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["sources"][0]["url"] == url
     gone = run_rag("index", f"{server}/gone", "--allow-private-urls", index_dir=index_dir)

@@ -375,3 +375,16 @@ def test_one_marker_pattern_reads_what_rag_writes() -> None:
         assert MARKER.fullmatch(written)
         assert strip_citations(f"The Framework. {written}") == "The Framework."
     assert not MARKER.search("[A] a prompt label, and [13] a bare number")
+
+
+def test_a_fetched_documents_citation_links_to_its_url_escaped() -> None:
+    url = 'https://example.org/story?a=1&b="x"'
+    citation = Citation("story", 2, "It rained.", "It rained.", 0, 10, 0.9, url=url)
+    assert citation.to_dict()["url"] == url
+    html = render.sources_html([citation], multi_doc=False)
+    assert 'href="https://example.org/story?a=1&amp;b=&quot;x&quot;"' in html
+    assert 'rel="noopener noreferrer"' in html
+    local = Citation("story", 2, "It rained.", "It rained.", 0, 10, 0.9)
+    assert "url" not in local.to_dict() and "<a " not in render.sources_html([local], False)
+    hostile = Citation("story", 2, "It rained.", "It rained.", 0, 10, 0.9, url="javascript:x()")
+    assert "<a " not in render.sources_html([hostile], False)
