@@ -164,7 +164,17 @@ def load_documents(
     paths: Iterable[Path],
     max_bytes: int = MAX_SOURCE_BYTES,
     bar: Bar | None = None,
+    kept: Iterable[Path] = (),
+    kept_max_bytes: int = 0,
 ) -> list[Document]:
-    """Every source the paths hold, read; `bar` shows the files being read."""
+    """Every source the paths hold, read; `bar` shows the files being read. Files inside the
+    `kept` folders (the copies rag keeps of uploads and fetched pages, accepted under their own
+    limit when they came in) are read up to `kept_max_bytes` when that is larger."""
     files = collect_sources(paths)
-    return [read_document(p, max_bytes) for p in (bar(files, len(files)) if bar else files)]
+    folders = [k.resolve() for k in kept]
+
+    def limit(path: Path) -> int:
+        inside = any(path.resolve().is_relative_to(folder) for folder in folders)
+        return max(max_bytes, kept_max_bytes) if inside else max_bytes
+
+    return [read_document(p, limit(p)) for p in (bar(files, len(files)) if bar else files)]

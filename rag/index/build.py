@@ -39,6 +39,8 @@ from rag.index.bm25 import build_bm25
 from rag.index.documents import document_to_json
 from rag.index.files import record_files
 from rag.index.folder import (
+    FETCHED,
+    UPLOADS,
     build_lock,
     check_ours,
     current_build,
@@ -88,7 +90,9 @@ def build_index(
     """
     started = time.perf_counter()
     max_bytes = settings.max_source_mb * 2**20
-    documents = load_documents([_local(s, settings, progress) for s in sources], max_bytes, bar)
+    local = [_local(s, settings, progress) for s in sources]
+    kept = [settings.index_dir / UPLOADS, settings.index_dir / FETCHED]  # rag's own copies
+    documents = load_documents(local, max_bytes, bar, kept, settings.max_upload_mb * 2**20)
     units = units_for(documents)
     if len(units) > settings.max_passages:  # before any embedding: the current index is kept
         raise SourceError(
@@ -255,7 +259,7 @@ def _local(source: Path | str, settings: Settings, progress: Progress) -> Path:
         from rag.documents.fetch import fetch
 
         progress(f"fetching {source}…")
-        folder = settings.index_dir / "fetched"
+        folder = settings.index_dir / FETCHED
         return fetch(str(source), folder, allow_private=settings.allow_private_urls)
     return _resolved(Path(source))
 

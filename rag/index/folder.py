@@ -25,6 +25,9 @@ from pathlib import Path
 
 from rag.errors import IndexUnreadable
 
+UPLOADS = "uploads"  # <index_dir>/uploads/<hash>/<name>: the files added to the library
+FETCHED = "fetched"  # <index_dir>/fetched/<hash>/<name>: fetched URLs (rag.documents.fetch)
+
 MARKER = ".rag-build"
 
 

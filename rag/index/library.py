@@ -33,13 +33,11 @@ from rag.documents.parse import Document
 from rag.documents.sources import KINDS, SUFFIXES, read_document, source_bytes
 from rag.errors import InputError, SourceError
 from rag.index.build import IndexChanged, build_index
-from rag.index.folder import current_build
+from rag.index.folder import FETCHED, UPLOADS, current_build
 from rag.index.manifest import Manifest, SourceEntry, read_manifest
 from rag.index.store import Index
 from rag.progress import Progress, no_progress
 
-UPLOADS = "uploads"  # <index_dir>/uploads/<hash>/<name>: the files added to the library
-FETCHED = "fetched"  # <index_dir>/fetched/<hash>/<name>: fetched URLs (rag.documents.fetch)
 ATTEMPTS = 3  # a change worked out again when another process swapped in a build meanwhile
 
 

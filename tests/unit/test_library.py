@@ -211,3 +211,22 @@ def test_a_new_build_that_does_not_open_keeps_the_old_one(
     assert [d.name for d in live.documents] == ["story"]
     assert [d.name for d in live.documents] == ["story"]
     assert len(said) == 1 and said[0].startswith("warning: the new index does not open")
+
+
+def test_a_kept_upload_over_the_source_limit_is_read_again_on_a_rebuild(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # The upload limit (here 2 MiB) is larger than a source's (here 1 MiB): the copy rag kept,
+    # accepted under the first, is read again under it when the index is rebuilt from its
+    # sources, as `rag ask` does after a source changed; a file of the user's is not.
+    roomy = settings.replace(max_source_mb=1, max_upload_mb=2)
+    big = OTHER + " " * 1_200_000 + "\nThe report came out on Monday.\n"  # padded: few passages
+    assert 1 * 2**20 < len(big.encode()) < 2 * 2**20
+    Library(roomy, embedder=FakeEmbedder()).add(upload(tmp_path, "report.txt", big))
+    kept = [Path(s.path) for s in read_manifest(roomy.index_dir / "current").sources]
+    build_index(roomy, kept, embedder=FakeEmbedder())  # the rebuild reads the kept copy
+    assert [d.name for d in open_index(roomy).documents] == ["story", "report"]
+    mine = tmp_path / "sources" / "mine.txt"
+    mine.write_text(big, encoding="utf-8")
+    with pytest.raises(SourceError, match="over the 1 MiB limit"):
+        build_index(roomy, [*kept, mine], embedder=FakeEmbedder())
