@@ -55,22 +55,21 @@ TEST_FLOORS = {
 }
 TEST_CEILINGS = {"false_abstention_rate": 0.32}
 
-# qwen2.5-coder-0.5b, all 181 cases, measured 2026-11-27 (support threshold 0.58, the model not
-# asked to abstain, each kept sentence attributed to a paragraph that answers): recall@3 81.0 %,
-# MRR 0.723, containment 56.3 % (80/142), citation accuracy 64.1 % (91/142), abstention 29/39
-# (precision 45.3 %), wrong abstentions 35/142, answers written by the model 50.7 % of answerable
-# (72/142). Abstention is the extractive measure's (the model is not asked for it).
+# qwen2.5-coder-0.5b with the default reader, all 181 cases, measured 2026-12-03 (the model's
+# own support threshold from the catalogue, not asked to abstain): recall@3 81.0 %, MRR 0.723,
+# containment 57.8 % (82/142), citation accuracy 65.5 % (93/142), abstention 28/39 (precision
+# 48.3 %), wrong abstentions 30/142 (21.1 %), answers written by the model 52.1 % of answerable
+# (74/142). Abstention is the extractive measure's (the model is not asked for it).
 MODEL_FLOORS = {
     "recall@3": 0.77,
     "mrr": 0.69,
-    "answer_containment": 0.53,
-    "citation_accuracy": 0.61,
-    "abstention_recall": 0.70,
-    "abstention_precision": 0.40,
-    "model_written_answerable": 0.47,
+    "answer_containment": 0.54,
+    "citation_accuracy": 0.62,
+    "abstention_recall": 0.66,
+    "abstention_precision": 0.44,
+    "model_written_answerable": 0.48,
 }
-
-MODEL_CEILINGS = {"false_abstention_rate": 0.28}
+MODEL_CEILINGS = {"false_abstention_rate": 0.25}
 
 
 def assert_within(
