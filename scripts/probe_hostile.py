@@ -10,9 +10,10 @@ chat's sessions). Each case prints "handled" or "MISHANDLED: why"; the last line
 the exit code is 1 if any case was mishandled. Cases that need the real Qwen model are skipped
 when it is not installed (`rag models`). `rag serve` reopening a rebuilt index is not tried here.
 
-Takes about three minutes on this 2-core machine (five index builds, the Qwen model loaded a few
-times); it runs no test suite. The regression tests of the same cases are in tests/ (the
-`tests/*/test_hostile_*.py` files and the others docs/reliability.md names).
+Takes about four and a half minutes on this shared 2-core machine (five index builds, Qwen
+loaded a few times); it runs no test suite. Each case also has a regression test in the tiers of
+tests/; `--quick` runs the nine cases refused before any index work (tests/system/
+test_probe_hostile.py runs them so the script stays working).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,38 +219,35 @@ def link_out_of_folder() -> None:
 # Item 4: model streams (the library, as the web chat uses it).
 
 
-def stream_case(body: str) -> Callable[[], None]:
-    """`body` run in a fresh process over a Pipeline answering with Qwen; a hang is a failure."""
-
-    def case() -> None:
-        needs_qwen()
-        program = (
-            "from pathlib import Path\n"
-            "from rag.config import Settings\n"
-            "from rag.pipeline import Pipeline\n"
-            f"s = Settings.load({{'index_dir': Path({str(article_index())!r}), "
-            f"'model': {str(qwen())!r}}}, env={{}})\n"
-            "p = Pipeline.open(s)\n"
-            "q = 'who nominated Al Sudani?'\n" + body
+def with_qwen(body: str, timeout: float = 180) -> None:
+    """Run `body` in a fresh process where `s` holds the settings of the article's index answering
+    with Qwen and `q` a question it answers; a hang or a failure is mishandled."""
+    needs_qwen()
+    program = (
+        "from pathlib import Path\n"
+        "from rag.config import Settings\n"
+        f"s = Settings.load({{'index_dir': Path({str(article_index())!r}), "
+        f"'model': {str(qwen())!r}}}, env={{}})\n"
+        f"q = {NOMINATED!r}\n" + body
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", program],
+            env=child_environment(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
-        try:
-            done = subprocess.run(
-                [sys.executable, "-c", program],
-                env=child_environment(),
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=180,
-            )
-        except subprocess.TimeoutExpired:
-            raise Mishandled("hung for 180 s") from None
-        if done.returncode != 0:
-            raise Mishandled(last_line(done.stderr))
-
-    return case
+    except subprocess.TimeoutExpired:
+        raise Mishandled(f"hung for {timeout:.0f} s") from None
+    if done.returncode != 0:
+        raise Mishandled(last_line(done.stderr))
 
 
 INTERLEAVED = """
+from rag.pipeline import Pipeline
+p = Pipeline.open(s)
 first = iter(p.stream(q))
 next(first)
 second = p.stream(q)
@@ -262,6 +260,8 @@ except Exception as exc:
 
 HALF_READ = """
 import threading
+from rag.pipeline import Pipeline
+p = Pipeline.open(s)
 half = iter(p.stream(q))
 next(half)
 out = []
@@ -438,30 +438,13 @@ def ask_api_types() -> None:
         server.wait(timeout=30)
 
 
-def small_context() -> None:
-    """Qwen loaded with a 512-token context answers, the evidence trimmed to fit."""
-    needs_qwen()
-    program = (
-        "from pathlib import Path\n"
-        "from rag.config import Settings\n"
-        "from rag.llm.runtime import LocalModel\n"
-        "from tests.fakes import with_model\n"
-        f"s = Settings.load({{'index_dir': Path({str(article_index())!r}), "
-        f"'model': {str(qwen())!r}}}, env={{}})\n"
-        f"m = LocalModel.load(Path({str(qwen())!r}), threads=2, n_ctx=512, seed=0)\n"
-        f"a = with_model(s, m).ask({NOMINATED!r})\n"
-        "assert not a.abstained and 'Framework' in a.text, a.text\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", program],
-        env=child_environment(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        raise Mishandled(last_line(done.stderr))
+SMALL_CONTEXT = """
+from rag.llm.runtime import LocalModel
+from tests.fakes import with_model
+m = LocalModel.load(Path(s.model), threads=2, n_ctx=512, seed=0)
+a = with_model(s, m).ask(q)
+assert not a.abstained and "Framework" in a.text, a.text
+"""  # Qwen loaded with a 512-token context answers, the evidence trimmed to fit
 
 
 def web_examples() -> None:
@@ -484,29 +467,29 @@ def web_examples() -> None:
 # Item 9: long work with no sign of life.
 
 
+def refused_in_time(source: Path) -> None:
+    """`rag index SOURCE` is refused over the passage limit, in one line and soon."""
+    started = time.monotonic()
+    done = rag("index", str(source), index_dir=WORK / f"index-{source.name}", timeout=600)
+    took = time.monotonic() - started
+    one_error(done, 3, "more than the 10,000 one index may hold")
+    if took > 120:
+        raise Mishandled(f"refused only after {took:.0f} s")
+
+
 def many_small_files() -> None:
     folder = WORK / "many"
     folder.mkdir()
     for n in range(10_000):
         (folder / f"{n:05}.txt").write_text(f"Note {n}\n\nThe harbour opened gate {n} today.\n")
-    started = time.monotonic()
-    done = rag("index", str(folder), index_dir=WORK / "index-many", timeout=600)
-    took = time.monotonic() - started
-    one_error(done, 3, "more than the 10,000 one index may hold")
-    if took > 120:
-        raise Mishandled(f"refused only after {took:.0f} s")
+    refused_in_time(folder)
 
 
 def one_big_file() -> None:
     source = WORK / "big.txt"
     paragraphs = [f"The harbour opened gate {n} on Monday." for n in range(97_000)]
     source.write_text("Harbour log\n\n" + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
-    started = time.monotonic()
-    done = rag("index", str(source), index_dir=WORK / "index-big", timeout=600)
-    took = time.monotonic() - started
-    one_error(done, 3, "more than the 10,000 one index may hold")
-    if took > 120:
-        raise Mishandled(f"refused only after {took:.0f} s")
+    refused_in_time(source)
 
 
 QUICK: set[Callable[[], None]] = set()
@@ -530,8 +513,8 @@ CASES: list[tuple[str, Callable[[], None]]] = [
     ("2 planted instruction, model: Who should visitors email?",
      planted("model", "Who should visitors email?")),
     ("3 symlink to /etc/passwd in an indexed folder", link_out_of_folder),
-    ("4 two Pipeline.stream answers read in turn from one thread", stream_case(INTERLEAVED)),
-    ("4 a half-read stream and ask() from another thread", stream_case(HALF_READ)),
+    ("4 two Pipeline.stream answers read in turn from one thread", partial(with_qwen, INTERLEAVED)),
+    ("4 a half-read stream and ask() from another thread", partial(with_qwen, HALF_READ)),
     ("5 2,000 web sessions", sessions_bounded),
     ("5 300 chat turns in one session", history_bounded),
     ("6 index folder whose name is not UTF-8", quick(non_utf8_index_folder)),
@@ -559,7 +542,7 @@ CASES: list[tuple[str, Callable[[], None]]] = [
     ("8 over-long gold question names its line",
      gold_case([json.dumps({**NONE, "id": "z", "question": "Why " * 150})], "(line 1)",
                article_index)),
-    ("8 a model with a 512-token context", small_context),
+    ("8 a model with a 512-token context", partial(with_qwen, SMALL_CONTEXT, 300)),
     ("8 the web chat's example questions", web_examples),
     ("9 10,000 small files", many_small_files),
     ("9 one 4 MB file of 97,000 passages", one_big_file),
