@@ -1,4 +1,6 @@
-"""Hostile input (issue 11, items 4, 11, 12): one `error:` line instead of a traceback or a hang,
+"""Hostile input (issue 11, items 4, 11, 12; issue 20, items 6-8): one `error:` line instead of a
+traceback or a hang, refused before any index work where it can be, and no control or bidi
+override character from a document reaching the terminal.
 
 System tier: the CLI in a subprocess, servers, the browser or packaging.
 """
@@ -14,13 +16,15 @@ import pytest
 from rag.config import Settings, max_threads
 from rag.errors import InputError
 
-from ..fakes import RAG, ROOT, one_line_error, rag_index, run_rag
+from ..fakes import ARTICLE, RAG, ROOT, one_line_error, rag_index, run_rag
 
 HOSTILE = (
     "Bridge opens\x1b]0;pwned\x07 in Testville\n\n"
-    "The mayor said the bridge\x08\x08\x08\x08\x08\x08 cost 12 million dollars and opened on "
-    "Monday.\x1b[2J\n"
+    "The mayor said the bridge\x08\x08\x08\x08\x08\x08 cost 12 million \u202esrallod\u202c and "
+    "opened on Monday.\x1b[2J\n"
 )
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 
 
 def test_threads_have_an_upper_bound() -> None:
@@ -29,6 +33,24 @@ def test_threads_have_an_upper_bound() -> None:
     assert Settings.load({}, env={"RAG_THREADS": str(max_threads())}).threads == max_threads()
     done = run_rag("ask", "who?", env={"RAG_THREADS": "20000"}, timeout=60)
     assert "threads must be at most" in one_line_error(done, 2)
+
+
+@pytest.mark.parametrize("question", ["🔥🔥🔥", "\u200b\u200b\u200d"])
+def test_a_question_of_no_words_is_refused_before_any_index_work(
+    tmp_path: Path, question: str
+) -> None:
+    done = run_rag("ask", question, index_dir=tmp_path / "index", timeout=60)
+    assert "the question has no words in it" in one_line_error(done, 2)
+    assert not (tmp_path / "index").exists()
+
+
+def test_an_index_folder_whose_name_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    bad = os.fsdecode(os.fsencode(tmp_path) + b"/index\xff")  # the child gets the raw bytes
+    by_env = run_rag("ask", "who?", env={"RAG_INDEX_DIR": bad}, timeout=60)
+    assert "index_dir is not a valid UTF-8 path" in one_line_error(by_env, 2)
+    by_option = run_rag("index", "--index-dir", bad, str(ARTICLE), timeout=60)
+    assert "index_dir is not a valid UTF-8 path" in one_line_error(by_option, 2)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.slow
@@ -59,7 +81,7 @@ def test_document_text_is_shown_without_control_characters(tmp_path: Path) -> No
     done = run_rag("ask", "How much did the bridge cost?", index_dir=index_dir)
     assert done.returncode == 0, done.stderr
     assert "12 million" in done.stdout
-    assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\x08")
+    assert not any(c in done.stdout + done.stderr for c in "\x1b\x07\x08" + BIDI)
 
 
 @pytest.mark.slow  # builds an index with the real MiniLM
