@@ -112,33 +112,44 @@ def test_changed_source_is_reindexed_and_non_utf8_decoded(tmp_path: Path) -> Non
     assert "9 schools" in json.loads(done.stdout)["answer"]
 
 
-def test_interrupted_index_keeps_the_previous_one(tmp_path: Path, article_index_dir: Path) -> None:
-    index_dir = tmp_path / "index"
-    shutil.copytree(article_index_dir, index_dir, symlinks=True)
-    before = (index_dir / "current").resolve()
-    other = tmp_path / "other.txt"  # long enough that embedding and export take seconds
-    other.write_text(
-        "Other news\n\n"
-        + "\n\n".join(f"Paragraph {n} says something else happened in town." for n in range(400))
-    )
+def _interrupted_build(index_dir: Path, source: Path) -> tuple[int, str]:
+    """`rag index source`, sent Ctrl-C once its build is really under way (its .tmp folder
+    exists): the exit code and stderr."""
     env = {"RAG_INDEX_DIR": str(index_dir), "PATH": "/usr/bin:/bin"}
     process = subprocess.Popen(
-        [*RAG, "index", str(other)],
+        [*RAG, "index", str(source)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    # Interrupt only once the build is really under way: its .tmp folder exists.
     deadline = time.monotonic() + 120
-    while not list((index_dir / "builds").glob(".tmp-*")):
-        assert process.poll() is None, process.communicate()
+    while not list((index_dir / "builds").glob(".tmp-*")) and process.poll() is None:
         assert time.monotonic() < deadline, "the build never started"
         time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, (process.returncode, stderr)
+    return process.returncode, stderr
+
+
+def test_interrupted_index_keeps_the_previous_one(tmp_path: Path, article_index_dir: Path) -> None:
+    index_dir = tmp_path / "index"
+    other = tmp_path / "other.txt"  # long enough that embedding and export take seconds
+    other.write_text(
+        "Other news\n\n"
+        + "\n\n".join(f"Paragraph {n} says something else happened in town." for n in range(400))
+    )
+    for _ in range(3):
+        shutil.rmtree(index_dir, ignore_errors=True)
+        shutil.copytree(article_index_dir, index_dir, symlinks=True)
+        before = (index_dir / "current").resolve()
+        code, stderr = _interrupted_build(index_dir, other)
+        # On a loaded machine this test may be scheduled too late and signal a finished build
+        # (exit 0, "index ready"): that is the test's race, not rag's, so it tries again.
+        if not (code == 0 and "index ready" in stderr):
+            break
+    assert code == 130, (code, stderr)
     assert stderr.rstrip().endswith("interrupted") and "Traceback" not in stderr, stderr
     assert (index_dir / "current").resolve() == before
     assert not list((index_dir / "builds").glob(".tmp-*"))
